@@ -1,0 +1,154 @@
+"""Entry point of the buildpack: `bin/detect` and `bin/build` call `main`.
+
+`build` reads like a table of contents; each step lives in its own module. This is also the one
+boundary where the buildpack's errors become messages and exit codes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+
+from pycnb.buildpack.checks import check_environment
+from pycnb.buildpack.detect import DETECTION_FILES, detected_files
+from pycnb.buildpack.errors import BUILDPACK_ERRORS, BuildpackError, render
+from pycnb.buildpack.layers.pip import install_pip
+from pycnb.buildpack.layers.pip_cache import prepare_pip_cache
+from pycnb.buildpack.layers.python import install_python
+from pycnb.buildpack.layers.venv import install_with_pip
+from pycnb.buildpack.manifest import Manifest, load_manifest
+from pycnb.buildpack.output import Message, Output, format_duration
+from pycnb.buildpack.package_manager import determine_package_manager
+from pycnb.buildpack.python_version import (
+    RequestOrigin,
+    read_requested_version,
+    resolve_python_version,
+)
+from pycnb.buildpack.requirements import read_requirements_inputs
+from pycnb.buildpack.settings import Settings
+from pycnb.cnb.context import (
+    BUILD_ERROR,
+    DETECT_ERROR,
+    DETECT_FAIL,
+    DETECT_PASS,
+    BuildContext,
+    DetectContext,
+    PlanEntry,
+)
+from pycnb.cnb.layer_env import Phase
+
+__all__ = ["main"]
+
+_ISSUES_URL = "https://github.com/pycnb/pycnb/issues"
+
+
+def main(argv: Sequence[str]) -> int:
+    """`argv` is [phase, *the phase's positional args]."""
+    phase, args = argv[0], list(argv[1:])
+    out = Output()
+    error_code = DETECT_ERROR if phase == "detect" else BUILD_ERROR
+    try:
+        if phase == "detect":
+            return detect(DetectContext.from_process(args, os.environ), out)
+        if phase == "build":
+            build(BuildContext.from_process(args, os.environ), out)
+            return 0
+    except BUILDPACK_ERRORS as error:
+        out.error(render(_as_buildpack_error(error)))
+        return error_code
+    except Exception:  # noqa: BLE001 - the one boundary that reports bugs instead of crashing
+        out.error(
+            Message(
+                "Internal error in the pycnb buildpack",
+                traceback.format_exc(),
+                f"This is a bug in pycnb, not in the app. Please report it at {_ISSUES_URL} "
+                "with the output above.",
+            )
+        )
+        return error_code
+    out.error(Message(f"Unknown phase {phase!r}", "bin/detect and bin/build call this."))
+    return error_code
+
+
+def _as_buildpack_error(error: Exception) -> BuildpackError:
+    return error  # type: ignore[return-value]  # caught by BUILDPACK_ERRORS, so it is one
+
+
+def detect(ctx: DetectContext, out: Output) -> int:
+    found = detected_files(ctx.app_dir)
+    if not found:
+        out.detail(
+            "No Python project files found: looked for " + ", ".join(DETECTION_FILES[:13]) + "."
+        )
+        return DETECT_FAIL
+    # Providing and requiring `cpython` lets later buildpacks require it too.
+    ctx.write_plan(provides=["cpython"], requires=[PlanEntry("cpython", {})])
+    out.detail(f"Python project detected ({', '.join(found)})")
+    return DETECT_PASS
+
+
+def build(ctx: BuildContext, out: Output) -> None:
+    started = time.monotonic()
+    settings = Settings.load(ctx.platform_dir, ctx.env)
+    check_environment({**ctx.env, **settings.platform_env})
+
+    out.header("Package manager")
+    package_manager = determine_package_manager(ctx.app_dir)
+    requirements = read_requirements_inputs(ctx.app_dir, package_manager.file_name)
+    out.info(f"Using {package_manager.value} ({package_manager.file_name})")
+
+    out.header("Python")
+    manifest = _load_manifest(settings, out)
+    requested, version = resolve_python_version(
+        read_requested_version(ctx.app_dir),
+        [d.version for d in manifest.for_target(ctx.target.os, ctx.target.arch)],
+    )
+    if requested.origin is RequestOrigin.DEFAULT:
+        out.info(f"Using Python {version} (the newest available; no .python-version file)")
+        out.detail(
+            f"Add a .python-version file containing {version.minor_version} to keep this "
+            "version when newer ones are released."
+        )
+    else:
+        out.info(f"Using Python {version} ({requested} from {requested.origin.value})")
+    distribution = manifest.find(version, ctx.target.os, ctx.target.arch)
+    if distribution is None:  # resolve_python_version only returns versions the manifest has
+        raise AssertionError(f"{version} vanished from the manifest")
+    runtime = install_python(ctx, out, distribution)
+    tool_env = runtime.env.apply(Phase.BUILD, ctx.env)
+
+    out.header("Dependencies")
+    pip = install_pip(ctx, out, runtime, tool_env)
+    install_with_pip(
+        ctx,
+        out,
+        runtime=runtime,
+        pip=pip,
+        pip_cache_dir=prepare_pip_cache(ctx, out),
+        requirements=requirements,
+        env=tool_env,
+    )
+
+    out.header("Done")
+    out.info(
+        f"Python {version}, dependencies from {package_manager.file_name} "
+        f"({format_duration(time.monotonic() - started)})"
+    )
+
+
+def _load_manifest(settings: Settings, out: Output) -> Manifest:
+    location = settings.get("BP_PYTHON_MANIFEST")
+    mirror = settings.get("BP_PYTHON_MIRROR")
+    manifest = load_manifest(location, mirror=mirror)
+    if location is not None:
+        out.info("Using the Python runtime manifest from BP_PYTHON_MANIFEST")
+    if mirror is not None:
+        out.info("Downloading Python from the mirror in BP_PYTHON_MIRROR")
+    return manifest
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

