@@ -12,9 +12,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from tests.support.interpreters import buildpack_python, old_cpython
 
 from pycnb.packager import find_checkout_root, package_buildpack
+from tests.support.interpreters import buildpack_python, old_cpython
 
 ROOT = find_checkout_root()
 

@@ -9,7 +9,6 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from tests.support.interpreters import buildpack_python
 
 from pycnb import packager
 from pycnb.packager import (
@@ -21,6 +20,7 @@ from pycnb.packager import (
     package_tgz,
     write_tgz,
 )
+from tests.support.interpreters import buildpack_python
 
 ROOT = find_checkout_root()
 SOURCE = ROOT / "src" / "pycnb"

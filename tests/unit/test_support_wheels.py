@@ -15,6 +15,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from pycnb.buildpack.tool_versions import PIP_VERSION
 from tests.support.index import build_simple_index, serve_index
 from tests.support.tool_wheels import (
     TOOL_REQUIREMENTS,
@@ -24,8 +26,6 @@ from tests.support.tool_wheels import (
     tool_wheels_dir,
 )
 from tests.support.wheels import make_wheel
-
-from pycnb.buildpack.tool_versions import PIP_VERSION
 
 
 def _pip(*args: str) -> None:

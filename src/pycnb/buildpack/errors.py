@@ -14,7 +14,7 @@ from pycnb.buildpack.checks import ForbiddenEnvVars
 from pycnb.buildpack.download import ChecksumMismatch, DownloadFailed
 from pycnb.buildpack.layers.pip import BundledPipMissing
 from pycnb.buildpack.layers.venv import PipInstallFailed
-from pycnb.buildpack.manifest import InvalidManifest, ManifestUnavailable
+from pycnb.buildpack.manifest import InvalidManifest, InvalidMirror, ManifestUnavailable
 from pycnb.buildpack.output import Message
 from pycnb.buildpack.package_manager import (
     MultiplePackageManagers,
@@ -45,6 +45,7 @@ BuildpackError: TypeAlias = (
     | RequirementsFileMissing
     | ManifestUnavailable
     | InvalidManifest
+    | InvalidMirror
     | DownloadFailed
     | ChecksumMismatch
     | InvalidArchive
@@ -158,10 +159,18 @@ def render(error: BuildpackError) -> Message:  # noqa: C901, PLR0911, PLR0912
                 'Fix the manifest. Its format is {"schema": 1, "distributions": [{"version", '
                 '"os", "arch", "url", "sha256"}, ...]}.',
             )
+        case InvalidMirror(mirror=mirror, reason=reason):
+            return Message(
+                "BP_PYTHON_MIRROR is not a usable URL",
+                f"{mirror!r}: {reason}",
+                "Set BP_PYTHON_MIRROR to the base URL of a mirror of the python-build-standalone "
+                "release downloads, such as https://mirror.example.com/python-build-standalone.",
+            )
         case DownloadFailed(url=url, reason=reason, attempts=attempts):
+            tries = f" (after {attempts} attempts)" if attempts > 1 else ""
             return Message(
                 "Downloading Python failed",
-                f"{url}\n{reason} (after {attempts} attempts)",
+                f"{url}\n{reason}{tries}",
                 "Check the network connection of the build, or point BP_PYTHON_MIRROR at a "
                 "mirror of the Python archives that this build can reach.",
             )

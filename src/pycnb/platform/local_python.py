@@ -477,7 +477,7 @@ def _patched_elf(
     old = _patchelf(patchelf, ["--print-rpath", str(member.source)]).strip()
     rel_dir = posixpath.dirname(member.arcname.removeprefix("python/"))
     new = _relocated_rpath(old, prefix.decode(), rel_dir)
-    if is_interpreter and b"libpython" in content and "$ORIGIN/../lib" not in new.split(":"):
+    if is_interpreter and _needs_origin_lib(content, new):
         # A shared-libpython interpreter must find it beside itself once moved.
         new = ":".join(filter(None, ["$ORIGIN/../lib", new]))
     if new == old:
@@ -486,6 +486,10 @@ def _patched_elf(
     scratch.chmod(scratch.stat().st_mode | stat.S_IWUSR)
     _patchelf(patchelf, ["--set-rpath", new, str(scratch)])
     return scratch
+
+
+def _needs_origin_lib(interpreter: bytes, rpath: str) -> bool:
+    return b"libpython" in interpreter and "$ORIGIN/../lib" not in rpath.split(":")
 
 
 def _relocated_rpath(rpath: str, prefix: str, rel_dir: str) -> str:
@@ -544,7 +548,7 @@ def _self_check(python: LocalPython, archive: Path, relocated: Path) -> None:
         extract_python_archive(archive, relocated)
     except ArchiveError as error:
         raise RuntimeSelfCheckFailed(python.prefix, relocated, str(error)) from None
-    argv = [str(relocated / "bin" / "python3"), "-I", "-c", _SELF_CHECK]
+    argv = [str(relocated / "bin" / "python3"), "-I", "-B", "-c", _SELF_CHECK]
     try:
         done = subprocess.run(
             argv, env={}, cwd=relocated, capture_output=True, text=True, timeout=60, check=False

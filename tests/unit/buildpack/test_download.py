@@ -84,6 +84,10 @@ def server() -> Iterator[Server]:
         httpd.server_close()
 
 
+def _no_sleep(seconds: float) -> None:
+    pytest.fail(f"unexpected retry after {seconds} s")
+
+
 @pytest.fixture
 def sleeps() -> list[float]:
     return []
@@ -108,36 +112,37 @@ def test_http_download_succeeds(
     assert _leftovers(dest.parent) == []
 
 
+@dataclass(frozen=True)
+class Failure:
+    path: str
+    attempts: int  # allowed
+    made: int  # expected to be made
+    reason: str
+    sleeps: list[float]
+
+
 @pytest.mark.parametrize(
-    ("path", "attempts", "expected_attempts", "reason", "expected_sleeps"),
+    "case",
     [
-        ("/missing", 4, 1, "HTTP 404", []),
-        ("/auth", 4, 1, "HTTP 401", []),
-        ("/always-503", 4, 4, "HTTP 503", [1.0, 2.0, 4.0]),
-        ("/truncated", 3, 3, f"truncated body: got 100 of {len(BODY)} bytes", [1.0, 2.0]),
+        Failure("/missing", 4, 1, "HTTP 404", []),
+        Failure("/auth", 4, 1, "HTTP 401", []),
+        Failure("/always-503", 4, 4, "HTTP 503", [1.0, 2.0, 4.0]),
+        Failure("/truncated", 3, 3, f"truncated body: got 100 of {len(BODY)} bytes", [1.0, 2.0]),
     ],
     ids=["404-not-retried", "401-not-retried", "503-retried-with-backoff", "truncated-body"],
 )
 def test_http_download_fails(
-    server: Server,
-    tmp_path: Path,
-    sleeps: list[float],
-    path: str,
-    attempts: int,
-    expected_attempts: int,
-    reason: str,
-    expected_sleeps: list[float],
+    server: Server, tmp_path: Path, sleeps: list[float], case: Failure
 ) -> None:
     dest = tmp_path / "runtime.tar.gz"
     dest.write_bytes(b"previous good file")
+    url = f"{server.base}{case.path}"
     with pytest.raises(DownloadFailed) as caught:
-        download(
-            f"{server.base}{path}", dest, sha256=BODY_SHA, attempts=attempts, sleep=sleeps.append
-        )
-    assert caught.value.url == f"{server.base}{path}"
-    assert caught.value.attempts == expected_attempts
-    assert reason in caught.value.reason
-    assert sleeps == expected_sleeps
+        download(url, dest, sha256=BODY_SHA, attempts=case.attempts, sleep=sleeps.append)
+    assert caught.value.url == url
+    assert caught.value.attempts == case.made
+    assert case.reason in caught.value.reason
+    assert sleeps == case.sleeps
     # A failed download never touches what was there.
     assert dest.read_bytes() == b"previous good file"
     assert _leftovers(tmp_path) == []
@@ -219,7 +224,7 @@ def test_file_url(tmp_path: Path, sleeps: list[float]) -> None:
 @pytest.mark.parametrize("url", ["ftp://example.com/x", "example.com/x", "data:,hello"])
 def test_unsupported_scheme_is_refused(url: str, tmp_path: Path) -> None:
     with pytest.raises(DownloadFailed) as caught:
-        download(url, tmp_path / "x", sha256=BODY_SHA, sleep=pytest.fail)
+        download(url, tmp_path / "x", sha256=BODY_SHA, sleep=_no_sleep)
     assert caught.value.attempts == 0
     assert "unsupported URL scheme" in caught.value.reason
 

@@ -24,7 +24,11 @@ UPSTREAM = "https://github.com/astral-sh/python-build-standalone/releases/downlo
 SHA = "ab" * 32
 
 
-def _entry(version: str = "3.12.7", arch: str = "amd64", **changes: object) -> dict[str, object]:
+def _no_sleep(seconds: float) -> None:
+    pytest.fail(f"unexpected retry after {seconds} s")
+
+
+def _entry(version: object = "3.12.7", arch: str = "amd64", **changes: object) -> dict[str, object]:
     entry: dict[str, object] = {
         "version": version,
         "os": "linux",
@@ -88,7 +92,10 @@ def test_for_target_and_find() -> None:
         ({"schema": 1, "distributions": ["x"]}, ["distributions[0]: expected an object, got str"]),
         (
             {"schema": 1, "distributions": [{}]},
-            [f"distributions[0].{name}: missing" for name in ("version", "os", "arch", "url", "sha256")],
+            [
+                f"distributions[0].{name}: missing"
+                for name in ("version", "os", "arch", "url", "sha256")
+            ],
         ),
         (
             {
@@ -110,8 +117,10 @@ def test_for_target_and_find() -> None:
                 "distributions[1].version: expected an exact X.Y.Z version, got '3.12'",
                 "distributions[1].os: expected one of ['linux'], got 'darwin'",
                 "distributions[1].arch: expected one of ['amd64', 'arm64'], got 'x86_64'",
-                "distributions[1].url: expected a URL with scheme file, http, https, "
-                "got 'ftp://example.com/x.tar.gz'",
+                (
+                    "distributions[1].url: expected a URL with scheme file, http, https, "
+                    "got 'ftp://example.com/x.tar.gz'"
+                ),
                 f"distributions[1].sha256: expected 64 lowercase hex digits, got '{SHA.upper()}'",
             ],
         ),
@@ -123,7 +132,10 @@ def test_for_target_and_find() -> None:
             ],
         ),
         (
-            {"schema": 1, "distributions": [_entry(version="3.12.07"), _entry(version="3.12.7rc1")]},
+            {
+                "schema": 1,
+                "distributions": [_entry(version="3.12.07"), _entry(version="3.12.7rc1")],
+            },
             [
                 "distributions[0].version: expected an exact X.Y.Z version, got '3.12.07'",
                 "distributions[1].version: expected an exact X.Y.Z version, got '3.12.7rc1'",
@@ -138,7 +150,12 @@ def test_for_target_and_find() -> None:
         ),
         (
             {"schema": 1, "distributions": [_entry(url="file:relative/x.tar.gz")]},
-            ["distributions[0].url: expected an absolute file:// URL, got 'file:relative/x.tar.gz'"],
+            [
+                (
+                    "distributions[0].url: expected an absolute file:// URL, "
+                    "got 'file:relative/x.tar.gz'"
+                )
+            ],
         ),
         (
             {"schema": 1, "distributions": [_entry(), _entry(arch="arm64"), _entry()]},
@@ -172,7 +189,10 @@ def test_invalid_manifests_report_every_problem(document: object, problems: list
 @pytest.mark.parametrize(
     ("raw", "problem"),
     [
-        (b'{"schema": 1,\n "distributions": [}', "not valid JSON: line 2, column 20: Expecting value"),
+        (
+            b'{"schema": 1,\n "distributions": [}',
+            "not valid JSON: line 2, column 20: Expecting value",
+        ),
         (b"", "not valid JSON: line 1, column 1: "),
         (b"\xff\xfe{", "not UTF-8 text: invalid start byte at byte 0"),
         (b'{"a": "\xe9"}', "not UTF-8 text: invalid continuation byte at byte 7"),
@@ -204,7 +224,7 @@ def test_missing_file_is_unavailable(tmp_path: Path, location: str) -> None:
         load_manifest(target)
     assert caught.value.source == target
     with pytest.raises(ManifestUnavailable):
-        load_manifest(Path(target).as_uri(), sleep=pytest.fail)
+        load_manifest(Path(target).as_uri(), sleep=_no_sleep)
 
 
 def test_invalid_file_names_its_path(tmp_path: Path) -> None:
@@ -260,7 +280,7 @@ def test_load_over_http(base_url: str) -> None:
 def test_http_404_is_unavailable_without_retries(base_url: str) -> None:
     url = f"{base_url}/nope.json".replace("http://", "http://me:pw@")
     with pytest.raises(ManifestUnavailable) as caught:
-        load_manifest(url, sleep=pytest.fail)
+        load_manifest(url, sleep=_no_sleep)
     assert "HTTP 404" in caught.value.reason
     assert caught.value.source == url.replace("me:pw@", "***@")
 

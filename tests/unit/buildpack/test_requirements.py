@@ -85,8 +85,8 @@ def test_ordinary_requirements_allow_reuse(tmp_path: Path, line: str) -> None:
 
 
 def test_reasons_never_quote_the_line(tmp_path: Path) -> None:
-    secret = "https://user:s3cret@example.com/pkg.tar.gz"
-    write(tmp_path, {"requirements.txt": f"pkg @ {secret}\n"})
+    url_with_credentials = "https://user:s3cret@example.com/pkg.tar.gz"
+    write(tmp_path, {"requirements.txt": f"pkg @ {url_with_credentials}\n"})
     assert "s3cret" not in " ".join(read_requirements_inputs(tmp_path).not_reusable)
 
 

@@ -1,0 +1,180 @@
+"""pip apps end to end: first build, a rebuild that reuses everything, a rebuild after a change."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Pycnb
+
+
+def pyc_states(directory: Path) -> dict[Path, tuple[int, int]]:
+    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in directory.rglob("*.pyc")}
+
+
+@pytest.mark.app("pip_basic")
+def test_build_rebuild_and_change(pycnb: Pycnb, app: Path) -> None:
+    first = pycnb.build(app)
+    assert first.returncode == 0, first
+    assert "Traceback" not in first.output
+    for line in [
+        "Using pip (requirements.txt)",
+        "Using Python 3.12.1 (3.12 from .python-version)",
+        "Installing Python 3.12.1...",
+        "Installing pip 26.3...",
+        "Installing dependencies from requirements.txt with pip...",
+    ]:
+        assert line in first.output, first
+
+    ran = pycnb.run(app, "python", "app.py")
+    assert ran.returncode == 0, ran
+    assert ran.output == "alpha 1.0 beta 1.0\n"
+
+    # Nothing changed: Python, pip and the venv all come from the cache, and pip does not run.
+    second = pycnb.build(app)
+    assert second.returncode == 0, second
+    for line in [
+        "Using cached Python 3.12.1",
+        "Using cached pip 26.3",
+        "Using the cached virtual environment: its inputs have not changed",
+        "Skipping pip install",
+    ]:
+        assert line in second.output, second
+    assert "Installing" not in second.output
+
+    # A removed package must be gone: the venv is rebuilt from scratch, not updated.
+    (app / "requirements.txt").write_text("pycnb-alpha==2.0\n")
+    third = pycnb.build(app)
+    assert third.returncode == 0, third
+    assert "Rebuilding the virtual environment since:\n  - The requirements changed" in third.output
+    assert "Using cached Python 3.12.1" in third.output
+    assert "Using cached pip 26.3" in third.output
+    ran = pycnb.run(app, "python", "-c", "import pycnb_alpha; print(pycnb_alpha.__version__)")
+    assert ran.output == "2.0\n"
+    gone = pycnb.run(app, "python", "-c", "import pycnb_beta")
+    assert gone.returncode != 0
+    assert "ModuleNotFoundError" in gone.output
+
+
+@pytest.mark.app("pip_basic")
+def test_launch_image_holds_no_installer_and_pycs_stay_valid(pycnb: Pycnb, app: Path) -> None:
+    result = pycnb.build(app)
+    assert result.returncode == 0, result
+    # Only launch layers are in the image: the Python runtime and the venv.
+    exported = sorted(p.name for p in pycnb.layers.iterdir() if p.is_dir())
+    assert exported == ["python", "venv"]
+    assert not list((pycnb.layers / "python" / "bin").glob("pip*"))
+    assert not list(pycnb.layers.rglob("site-packages/pip"))
+    no_pip = pycnb.run(app, "python", "-c", "import pip")
+    assert "ModuleNotFoundError: No module named 'pip'" in no_pip.output
+
+    # Export resets every mtime to 1980 (like the lifecycle). Importing must not rewrite a .pyc.
+    before = pyc_states(pycnb.layers)
+    assert before, "the layers hold compiled files"
+    imports = "import json, email.mime.text, sqlite3, decimal, pycnb_alpha, pycnb_beta"
+    ran = pycnb.run(app, "python", "-c", imports)
+    assert ran.returncode == 0, ran
+    assert pyc_states(pycnb.layers) == before
+
+
+@pytest.mark.app("pip_basic")
+def test_launch_and_later_buildpack_env(pycnb: Pycnb, app: Path, tmp_path: Path) -> None:
+    printer = Path(__file__).parent / "buildpacks" / "print_env"
+    result = pycnb.build(app, "--buildpack", "pycnb", "--buildpack", str(printer))
+    assert result.returncode == 0, result
+    venv, python = pycnb.layers / "venv", pycnb.layers / "python"
+
+    # What a later buildpack sees at build time.
+    seen = dict(
+        line.removeprefix("print-env: ").split("=", 1)
+        for line in result.output.splitlines()
+        if line.startswith("print-env: ")
+    )
+    assert seen["PATH"].startswith(f"{venv}/bin:{python}/bin:")
+    assert seen["VIRTUAL_ENV"] == str(venv)
+    assert seen["PIP_PYTHON"] == str(venv / "bin" / "python")
+    assert seen["CPATH"].startswith(f"{python}/include/python3.12")
+    assert seen["PKG_CONFIG_PATH"].startswith(f"{python}/lib/pkgconfig")
+    assert seen["pip"].startswith("pip 26.3"), "pip is on PATH for later buildpacks"
+    assert seen["python-prefix"] == str(venv), "python on PATH is the venv's"
+    assert "/invalid" not in "".join(seen.values()), "the caller's env must not leak in"
+
+    # The launch env: venv first on PATH, VIRTUAL_ENV set, PYTHONUNBUFFERED a default.
+    ran = pycnb.run(app, "env")
+    env = dict(line.split("=", 1) for line in ran.output.splitlines() if "=" in line)
+    assert env["PATH"].startswith(f"{venv}/bin:{python}/bin:")
+    assert env["VIRTUAL_ENV"] == str(venv)
+    assert env["PYTHONUNBUFFERED"] == "1"
+    assert "PIP_PYTHON" not in env, "build-only settings stay out of the image"
+    overridden = pycnb.run(app, "env", extra=["--env", "PYTHONUNBUFFERED=0"])
+    assert "PYTHONUNBUFFERED=0\n" in overridden.output
+
+
+@pytest.mark.app("pip_includes")
+def test_change_in_an_included_file_rebuilds(pycnb: Pycnb, app: Path) -> None:
+    assert pycnb.build(app).returncode == 0
+    reused = pycnb.build(app)
+    assert "Using the cached virtual environment" in reused.output
+    (app / "requirements" / "constraints.txt").write_text("pycnb-alpha==2.0\n")
+    rebuilt = pycnb.build(app)
+    assert rebuilt.returncode == 0, rebuilt
+    assert "The requirements changed" in rebuilt.output
+    ran = pycnb.run(app, "python", "-c", "import pycnb_alpha; print(pycnb_alpha.__version__)")
+    assert ran.output == "2.0\n"
+
+
+@pytest.mark.app("pip_env_var_reference")
+def test_env_var_references_reach_pip_and_prevent_reuse(pycnb: Pycnb, app: Path) -> None:
+    first = pycnb.build(app, env={"ALPHA_VERSION": "1.0"})
+    assert first.returncode == 0, first
+    second = pycnb.build(app, env={"ALPHA_VERSION": "2.0"})
+    assert second.returncode == 0, second
+    assert "requirements.txt:1: refers to an environment variable" in second.output
+    ran = pycnb.run(app, "python", "-c", "import pycnb_alpha; print(pycnb_alpha.__version__)")
+    assert ran.output == "2.0\n"
+
+
+@pytest.mark.app("pip_basic")
+def test_python_upgrade_discards_python_and_venv_with_reasons(pycnb: Pycnb, app: Path) -> None:
+    assert pycnb.build(app).returncode == 0
+    (app / ".python-version").write_text("3.13\n")
+    upgraded = pycnb.build(app)
+    assert upgraded.returncode == 0, upgraded
+    assert "Discarding cached Python since:" in upgraded.output
+    assert "The Python version changed from 3.12.1 to 3.13.0" in upgraded.output
+    assert "Rebuilding the virtual environment since:" in upgraded.output
+    ran = pycnb.run(app, "python", "-c", "import sys, pycnb_beta; print(sys.version_info[:2])")
+    assert ran.output == "(3, 13)\n"
+
+
+@pytest.mark.app("pip_default_python")
+def test_without_version_file_the_newest_python_is_used(pycnb: Pycnb, app: Path) -> None:
+    result = pycnb.build(app)
+    assert result.returncode == 0, result
+    assert "Using Python 3.13.0 (the newest available; no .python-version file)" in result.output
+    assert "Add a .python-version file containing 3.13" in result.output
+
+
+@pytest.mark.app("pip_basic")
+def test_user_secrets_stay_out_of_layers_and_log(pycnb: Pycnb, app: Path) -> None:
+    secret = "pycnb-test-secret-value"
+    result = pycnb.build(app, env={"PIP_EXTRA_INDEX_URL": f"https://user:{secret}@example.invalid/"})
+    assert result.returncode == 0, result
+    assert secret not in result.output
+    for path in pycnb.layers.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            assert secret.encode() not in path.read_bytes(), path
+    for toml in pycnb.root.rglob("*.toml"):
+        assert secret not in toml.read_text(errors="replace"), toml
+
+
+@pytest.mark.app("pip_basic")
+def test_local_python_source_builds_without_a_manifest(pycnb: Pycnb, app: Path) -> None:
+    env = {k: v for k, v in pycnb.user_env.items() if k != "BP_PYTHON_MANIFEST"}
+    pairs = [f"--env={k}={v}" for k, v in env.items()]
+    result = pycnb("build", app, "--root", pycnb.root, "--python-source", "local", *pairs)
+    assert result.returncode == 0, result
+    assert "Python runtimes from this machine:" in result.output
+    assert os.fspath(pycnb.layers / "python") in pycnb.run(app, "which", "python3").output
