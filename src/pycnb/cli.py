@@ -36,7 +36,15 @@ _UPSTREAM_PROBE_URL = "https://github.com/astral-sh/python-build-standalone/rele
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after `--` is the command to run. argparse mixes positionals badly when options
+    # come between them (`run APP --root X -- cmd`), so it never sees that part.
+    command: list[str] = []
+    if "--" in argv:
+        split = argv.index("--")
+        argv, command = argv[:split], argv[split + 1 :]
     args = _parser().parse_args(argv)
+    args.command = command
     try:
         code: int = args.handler(args)
     except (PlatformError, PackageError, LocalPythonError) as error:
@@ -86,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     _app_options(run)
     _env_option(run)
     run.add_argument("--process", metavar="TYPE", help="the process type (default: the default)")
-    run.add_argument("command", nargs="*", metavar="-- CMD", help="a command to run instead")
+    run.epilog = "Give a command after `--` to run it instead of a process type."
     run.set_defaults(handler=_run)
 
     package = commands.add_parser("package", help="write the self-contained buildpack")

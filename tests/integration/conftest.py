@@ -22,7 +22,8 @@ import pytest
 
 from pycnb.platform.local_python import default_cache_dir, find_local_pythons, write_local_manifest
 from pycnb.platform.target import host_target
-from tests.support.tool_wheels import cached_tool_wheels
+from tests.support.index import build_simple_index, serve_index
+from tests.support.tool_wheels import cached_test_app_wheels, cached_tool_wheels, make_tools_venv
 from tests.support.wheels import make_wheel
 
 FIXTURE_APPS = Path(__file__).parent.parent / "fixtures" / "apps"
@@ -36,10 +37,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def runtime_manifest() -> Path:
-    pythons = [p for p in find_local_pythons() if p.version.minor_version in {"3.12", "3.13"}]
+    needed = {"3.10", "3.11", "3.12", "3.13"}  # 3.10: the end-of-life warning
+    pythons = [p for p in find_local_pythons() if p.version.minor_version in needed]
     found = {p.version.minor_version for p in pythons}
-    assert found == {"3.12", "3.13"}, (
-        f"integration tests need CPython 3.12 and 3.13 installed on this machine; found {found}"
+    assert found == needed, (
+        f"integration tests need CPython {sorted(needed)} installed on this machine; found {found}"
     )
     return write_local_manifest(pythons, default_cache_dir(), arch=host_target().arch)
 
@@ -53,6 +55,15 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_wheel(house, "pycnb-alpha", "2.0")
     make_wheel(house, "pycnb-beta", "1.0", dependencies=["pycnb-alpha>=1"])
     return house
+
+
+@pytest.fixture(scope="session")
+def web_wheelhouse(wheelhouse: Path) -> Path:
+    """The wheelhouse, checked to hold the real web frameworks and servers (Flask, Django,
+    gunicorn...) that the `web_*` fixture apps install: a missing one fails, naming the fetch
+    script, rather than failing the build offline."""
+    cached_test_app_wheels()
+    return wheelhouse
 
 
 @dataclass(frozen=True)
@@ -125,3 +136,116 @@ def app(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Path]:
     copy = tmp_path / "app"
     shutil.copytree(FIXTURE_APPS / marker.args[0], copy, symlinks=True)
     yield copy
+
+
+# --- Lockfile projects (uv, Poetry) and the local package index they lock against ------------
+
+INDEX_URL_PLACEHOLDER = "@INDEX_URL@"
+
+
+@dataclass(frozen=True)
+class PackageIndex:
+    url: str  # the PEP 503 simple index, served on 127.0.0.1 for the whole session
+    files: Path  # every file the index serves, usable as a pip --find-links directory
+
+
+@pytest.fixture(scope="session")
+def package_index(
+    tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path
+) -> Iterator[PackageIndex]:
+    """The wheelhouse plus a dev-only and an optional package, as a live simple index.
+
+    It stays up for the whole session: lockfiles name its URL, and a rebuild downloads from it.
+    """
+    extra = tmp_path_factory.mktemp("group-wheels")
+    make_wheel(extra, "pycnb-devtool", "1.0")  # only ever in a `dev` group
+    make_wheel(extra, "pycnb-gamma", "1.0")  # only ever in the `fast` extra
+    index_dir = build_simple_index([wheelhouse, extra], tmp_path_factory.mktemp("index"))
+    with serve_index(index_dir) as url:
+        yield PackageIndex(url, index_dir / "files")
+
+
+@dataclass(frozen=True)
+class Locker:
+    """Writes real lockfiles with the pinned uv and Poetry, as a developer would before pushing."""
+
+    tools: Path  # bin/ of a venv holding uv and Poetry
+    index: PackageIndex
+    home: Path  # HOME, caches and config for the tools: nothing from the machine's user
+
+    def uv(self, app: Path) -> None:
+        self._run(app, [str(self.tools / "uv"), "lock", "--python", str(self.tools / "python")])
+
+    def poetry(self, app: Path) -> None:
+        self._run(app, [str(self.tools / "poetry"), "lock", "--no-interaction"])
+
+    def point_at_index(self, app: Path) -> None:
+        pyproject = app / "pyproject.toml"
+        text = pyproject.read_text()
+        pyproject.write_text(text.replace(INDEX_URL_PLACEHOLDER, self.index.url))
+
+    def _run(self, app: Path, argv: list[str]) -> None:
+        self.point_at_index(app)
+        env = {
+            "PATH": f"{self.tools}:/usr/bin:/bin",
+            "HOME": str(self.home),
+            "UV_CACHE_DIR": str(self.home / "uv-cache"),
+            "UV_PYTHON_DOWNLOADS": "never",
+            "POETRY_CACHE_DIR": str(self.home / "poetry-cache"),
+            "POETRY_CONFIG_DIR": str(self.home / "poetry-config"),
+            "POETRY_VIRTUALENVS_CREATE": "false",
+            "POETRY_KEYRING_ENABLED": "false",
+        }
+        completed = subprocess.run(
+            argv, cwd=app, env=env, capture_output=True, text=True, check=False, timeout=300
+        )
+        assert completed.returncode == 0, f"{argv}: {completed.stdout}{completed.stderr}"
+
+
+@pytest.fixture(scope="session")
+def locker(tmp_path_factory: pytest.TempPathFactory, package_index: PackageIndex) -> Locker:
+    tools = make_tools_venv(tmp_path_factory.mktemp("lock-tools") / "venv", cached_tool_wheels())
+    return Locker(tools, package_index, tmp_path_factory.mktemp("lock-home"))
+
+
+def imports(pycnb: Pycnb, app: Path, module: str) -> bool:
+    """Whether the built app's Python can import `module` (run from the app dir, as the app is)."""
+    return pycnb.run(app, "python", "-c", f"import {module}").returncode == 0
+
+
+def assert_clean_error(result: Result, *fragments: str) -> None:
+    """A failed build that explains itself: no traceback, and every fragment in the log."""
+    assert result.returncode != 0, result
+    assert "Traceback" not in result.output, result
+    for fragment in fragments:
+        assert fragment in result.output, result
+
+
+def _pyc_states(directory: Path) -> dict[Path, tuple[int, int]]:
+    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in directory.rglob("*.pyc")}
+
+
+def assert_launch_image_is_installer_free(pycnb: Pycnb, app: Path, module: str) -> None:
+    """Only the Python and venv layers are exported, no installer is in them or on PATH, and
+    the venv's .pyc files are hash-based, so importing after export rewrites none of them.
+    `module` is a package of the app to import."""
+    exported = {p.name for p in pycnb.layers.iterdir() if p.is_dir()}
+    assert {"python", "venv"} <= exported
+    installers = {"pip", "uv", "poetry", "pip-cache", "uv-cache", "poetry-cache"}
+    assert not exported & installers, exported
+    for pattern in ("bin/pip*", "bin/uv*", "bin/poetry*", "site-packages/pip",
+                    "site-packages/uv", "site-packages/poetry"):  # fmt: skip
+        assert not list(pycnb.layers.rglob(pattern)), pattern
+    for tool in ("pip", "uv", "poetry"):
+        # The run image here is this machine, which may have a pip of its own in /usr/bin.
+        found = pycnb.run(app, "sh", "-c", f"command -v {tool} || true")
+        assert str(pycnb.root) not in found.output, (tool, found)
+    venv_pycs = list((pycnb.layers / "venv").rglob("*.pyc"))
+    assert venv_pycs, "the installer compiled the venv"
+    # PEP 552: a non-zero flags word (bytes 4-8) means hash-based.
+    timestamp_based = [p for p in venv_pycs if int.from_bytes(p.read_bytes()[4:8], "little") == 0]
+    assert not timestamp_based, timestamp_based
+    before = _pyc_states(pycnb.layers)
+    ran = pycnb.run(app, "python", "-c", f"import json, decimal, {module}")
+    assert ran.returncode == 0, ran
+    assert _pyc_states(pycnb.layers) == before

@@ -45,7 +45,7 @@ def test_unknown_python_version_lists_available(pycnb: Pycnb, app: Path) -> None
     assert_clean_failure(
         pycnb.build(app),
         "[ERROR] Python 3.12.99 is not available",
-        "Available versions: 3.12.1, 3.13.0",
+        "Available versions: 3.10.13, 3.11.7, 3.12.1, 3.13.0",
     )
 
 
@@ -102,9 +102,7 @@ def tampered_manifest(original: Path, tmp_path: Path, **changes: str) -> Path:
 
 
 @pytest.mark.app("pip_basic")
-def test_checksum_mismatch(
-    pycnb: Pycnb, app: Path, runtime_manifest: Path, tmp_path: Path
-) -> None:
+def test_checksum_mismatch(pycnb: Pycnb, app: Path, runtime_manifest: Path, tmp_path: Path) -> None:
     bad = tampered_manifest(runtime_manifest, tmp_path, sha256=hashlib.sha256(b"x").hexdigest())
     result = pycnb.build(app, env={"BP_PYTHON_MANIFEST": str(bad)})
     assert_clean_failure(

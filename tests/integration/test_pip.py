@@ -160,7 +160,9 @@ def test_without_version_file_the_newest_python_is_used(pycnb: Pycnb, app: Path)
 @pytest.mark.app("pip_basic")
 def test_user_secrets_stay_out_of_layers_and_log(pycnb: Pycnb, app: Path) -> None:
     secret = "pycnb-test-secret-value"
-    result = pycnb.build(app, env={"PIP_EXTRA_INDEX_URL": f"https://user:{secret}@example.invalid/"})
+    result = pycnb.build(
+        app, env={"PIP_EXTRA_INDEX_URL": f"https://user:{secret}@example.invalid/"}
+    )
     assert result.returncode == 0, result
     assert secret not in result.output
     for path in pycnb.layers.rglob("*"):

@@ -1,7 +1,8 @@
 """The real wheels of the installer tools the buildpack pins, kept in a local cache for tests.
 
-Integration tests install pip (later uv and Poetry) from a local index and never from the
-network. `scripts/fetch_test_wheels.py` fills the cache once, like installing pytest, and
+Integration tests install pip, uv and Poetry from a local index and never from the network, and
+a tools venv made from the same wheels (`make_tools_venv`) generates the fixtures' lockfiles.
+`scripts/fetch_test_wheels.py` fills the cache once, like installing pytest, and
 `cached_tool_wheels()` hands the directory to tests, failing loudly when a pinned wheel is missing:
 a skipped test would hide that the suite did not run.
 """
@@ -19,23 +20,57 @@ from packaging.requirements import Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from pycnb.buildpack.tool_versions import PIP_VERSION
+from pycnb.buildpack.tool_versions import PIP_VERSION, POETRY_VERSION, UV_VERSION
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 __all__ = [
+    "BUILD_BACKEND_REQUIREMENTS",
+    "TEST_APP_REQUIREMENTS",
     "TOOL_REQUIREMENTS",
+    "WHEEL_PYTHON_VERSIONS",
     "MissingToolWheelsError",
+    "cached_test_app_wheels",
     "cached_tool_wheels",
     "fetch_tool_wheels",
+    "make_tools_venv",
     "missing_tool_wheels",
     "tool_wheels_dir",
 ]
 
 # One `name==version` per tool, read from the buildpack's own pins, so the tests always install
 # exactly what the buildpack installs. Their dependencies come along when fetched.
-TOOL_REQUIREMENTS: tuple[str, ...] = (f"pip=={PIP_VERSION}",)
+TOOL_REQUIREMENTS: tuple[str, ...] = (
+    f"pip=={PIP_VERSION}",
+    f"uv=={UV_VERSION}",
+    f"poetry=={POETRY_VERSION}",
+)
+
+# A PEP 517 build backend for the fixture apps that pip installs from pyproject.toml (pip fetches
+# it from the wheelhouse for its isolated build): flit-core is one small pure-Python wheel.
+BUILD_BACKEND_REQUIREMENTS: tuple[str, ...] = ("flit-core==4.2.0",)
+
+# Everything the wheelhouse must hold.
+_ALL_REQUIREMENTS = (*TOOL_REQUIREMENTS, *BUILD_BACKEND_REQUIREMENTS)
+
+# Poetry's dependencies include C extensions (rapidfuzz, msgpack, ...) whose wheels differ per
+# Python version. The buildpack installs Poetry into the runtimes the integration tests build
+# with (3.12 and 3.13), and the tools venv that generates lockfiles runs on the interpreter that
+# runs the tests, so the wheelhouse holds wheels for each of them.
+WHEEL_PYTHON_VERSIONS: tuple[str, ...] = tuple(
+    sorted({"3.12", "3.13", f"{sys.version_info.major}.{sys.version_info.minor}"})
+)
+
+# Real web frameworks and servers for the fixture apps of tests that start the built app and
+# fetch pages over HTTP (process inference, collectstatic). Not tools of the buildpack, so pinned
+# here; fetched with their dependencies (MarkupSafe is compiled: one wheel per Python version).
+TEST_APP_REQUIREMENTS: tuple[str, ...] = (
+    "flask==3.1.3",
+    "gunicorn==27.0.1",
+    "django==5.2.19",
+    "whitenoise==6.12.0",
+)
 
 _ENV_VAR = "PYCNB_TEST_WHEELS"
 _FETCH_COMMAND = "python scripts/fetch_test_wheels.py"
@@ -64,7 +99,7 @@ def tool_wheels_dir(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def missing_tool_wheels(
-    directory: Path, requirements: Sequence[str] = TOOL_REQUIREMENTS
+    directory: Path, requirements: Sequence[str] = _ALL_REQUIREMENTS
 ) -> list[str]:
     """Those of `requirements` with no wheel of the pinned version in `directory`."""
     present: set[tuple[str, Version]] = set()
@@ -87,38 +122,64 @@ def cached_tool_wheels(environ: Mapping[str, str] | None = None) -> Path:
     return directory
 
 
-def fetch_tool_wheels(
-    directory: Path, requirements: Sequence[str] = TOOL_REQUIREMENTS, *, python: str | None = None
-) -> list[str]:
-    """Download the wheels of `requirements` (and their dependencies) that `directory` lacks.
+def cached_test_app_wheels(environ: Mapping[str, str] | None = None) -> Path:
+    """The wheelhouse directory; raises MissingToolWheelsError if a test app's wheel is missing."""
+    directory = tool_wheels_dir(environ)
+    missing = missing_tool_wheels(directory, TEST_APP_REQUIREMENTS)
+    if missing:
+        raise MissingToolWheelsError(directory, missing)
+    return directory
 
-    Returns the requirements that needed the network. A requirement counts as present only when
-    pip can resolve it and all its dependencies from `directory` alone, so a half-filled cache
-    (say, Poetry without one of its dependencies) is completed rather than trusted.
+
+def fetch_tool_wheels(
+    directory: Path,
+    requirements: Sequence[str] = _ALL_REQUIREMENTS,
+    *,
+    python: str | None = None,
+    python_versions: Sequence[str] = WHEEL_PYTHON_VERSIONS,
+) -> list[str]:
+    """Download the wheels of `requirements` (and their dependencies) that `directory` lacks,
+    for each of `python_versions`.
+
+    Returns the requirements that needed the network (each once). A requirement counts as present
+    only when pip can resolve it and all its dependencies from `directory` alone, so a half-filled
+    cache (say, Poetry without one of its dependencies) is completed rather than trusted.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    fetched = []
-    for requirement in requirements:
-        if _resolves_offline(directory, requirement, python):
-            continue
-        _pip_download(directory, requirement, python, ["--dest", str(directory)])
-        fetched.append(requirement)
+    fetched: list[str] = []
+    for version in python_versions:
+        for requirement in requirements:
+            if _resolves_offline(directory, requirement, python, version):
+                continue
+            _pip_download(
+                directory, requirement, python, version, options=["--dest", str(directory)]
+            )
+            if requirement not in fetched:
+                fetched.append(requirement)
     return fetched
 
 
-def _resolves_offline(directory: Path, requirement: str, python: str | None) -> bool:
+def _resolves_offline(
+    directory: Path, requirement: str, python: str | None, python_version: str
+) -> bool:
     if missing_tool_wheels(directory, [requirement]):
         return False
     offline = ["--no-index", "--find-links", str(directory), "--dest", str(directory)]
     try:
-        _pip_download(directory, requirement, python, offline, quiet=True)
+        _pip_download(directory, requirement, python, python_version, options=offline, quiet=True)
     except subprocess.CalledProcessError:
         return False
     return True
 
 
 def _pip_download(
-    directory: Path, requirement: str, python: str | None, options: list[str], quiet: bool = False
+    directory: Path,
+    requirement: str,
+    python: str | None,
+    python_version: str,
+    *,
+    options: list[str],
+    quiet: bool = False,
 ) -> None:
     argv = [
         python or sys.executable,
@@ -128,6 +189,9 @@ def _pip_download(
         "--disable-pip-version-check",
         "--only-binary=:all:",  # wheels only: the tests must never build anything to get a tool
         "--no-input",
+        # Wheels for that Python (and this machine's platform), whichever Python runs pip.
+        "--python-version",
+        python_version,
         *options,
         requirement,
     ]
@@ -140,3 +204,31 @@ def _pin(requirement: str) -> tuple[str, Version]:
     if len(specifiers) != 1 or specifiers[0].operator != "==":
         raise ValueError(f"tool requirements must pin one exact version: {requirement!r}")
     return canonicalize_name(parsed.name), Version(specifiers[0].version)
+
+
+def make_tools_venv(venv_dir: Path, wheels: Path) -> Path:
+    """A venv with the pinned uv and Poetry, installed offline from `wheels`; returns its `bin`.
+
+    Tests use it to write real lockfiles against their local index, as a developer would.
+    """
+    if not (venv_dir / "bin" / "poetry").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv_dir)], check=True)
+        pins = [req for req in TOOL_REQUIREMENTS if not req.startswith("pip==")]
+        subprocess.run(
+            [
+                str(venv_dir / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--isolated",  # no pip.conf of the machine
+                "--disable-pip-version-check",
+                "--no-index",
+                "--find-links",
+                str(wheels),
+                *pins,
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return venv_dir / "bin"

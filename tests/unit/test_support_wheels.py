@@ -23,6 +23,7 @@ from tests.support.tool_wheels import (
     MissingToolWheelsError,
     cached_tool_wheels,
     fetch_tool_wheels,
+    missing_tool_wheels,
     tool_wheels_dir,
 )
 from tests.support.wheels import make_wheel
@@ -178,8 +179,9 @@ def test_a_missing_pinned_wheel_says_how_to_fetch_it(tmp_path: Path) -> None:
 def test_fetch_skips_what_resolves_from_the_cache(tmp_path: Path) -> None:
     # A stand-in wheel of the pinned pip: fetching must find it offline and download nothing.
     make_wheel(tmp_path, "pip", PIP_VERSION)
-    assert fetch_tool_wheels(tmp_path) == []
-    assert cached_tool_wheels({"PYCNB_TEST_WHEELS": str(tmp_path)}) == tmp_path
+    pip_only = [f"pip=={PIP_VERSION}"]
+    assert fetch_tool_wheels(tmp_path, pip_only) == []
+    assert missing_tool_wheels(tmp_path, pip_only) == []
 
 
 def test_the_real_pinned_wheels_install_through_the_local_index(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ FORBIDDEN_ENV_VARS: Mapping[str, str] = {
     "POETRY_CACHE_DIR": "the buildpack keeps Poetry's cache in its own cached layer",
     "POETRY_DATA_DIR": "the buildpack keeps Poetry's data in its own layer",
     "POETRY_HOME": "the buildpack installs Poetry itself",
+    "POETRY_CONFIG_DIR": "Poetry's config files are ignored; configure it with POETRY_* env vars",
     # uv: which interpreter and environment it uses
     "UV_PROJECT_ENVIRONMENT": "the buildpack points uv at the app's virtual environment itself",
     "UV_PYTHON": "uv must use the buildpack's Python",
@@ -46,6 +47,10 @@ FORBIDDEN_ENV_VARS: Mapping[str, str] = {
     "UV_CACHE_DIR": "the buildpack keeps uv's cache in its own cached layer",
     "UV_NO_CACHE": "the buildpack keeps uv's cache in its own cached layer",
     "UV_TOOL_DIR": "the buildpack installs uv itself",
+    "UV_DEV": "it adds the dev group to the image; BP_PYTHON_GROUPS chooses the groups",
+    "UV_NO_EDITABLE": (
+        "a cached venv would keep a stale copy of the app's code; the project is installed editable"
+    ),
 }
 
 

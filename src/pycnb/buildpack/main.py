@@ -13,21 +13,17 @@ import traceback
 from collections.abc import Sequence
 
 from pycnb.buildpack.checks import check_environment
+from pycnb.buildpack.dependencies import install_app_dependencies, plan_dependencies
 from pycnb.buildpack.detect import DETECTION_FILES, detected_files
+from pycnb.buildpack.django import collect_static_files
 from pycnb.buildpack.errors import BUILDPACK_ERRORS, BuildpackError, render
-from pycnb.buildpack.layers.pip import install_pip
-from pycnb.buildpack.layers.pip_cache import prepare_pip_cache
 from pycnb.buildpack.layers.python import install_python
-from pycnb.buildpack.layers.venv import install_with_pip
+from pycnb.buildpack.layers.venv import LAYER_NAME as VENV_LAYER
+from pycnb.buildpack.layers.web_concurrency import add_web_defaults
 from pycnb.buildpack.manifest import Manifest, load_manifest
 from pycnb.buildpack.output import Message, Output, format_duration
-from pycnb.buildpack.package_manager import determine_package_manager
-from pycnb.buildpack.python_version import (
-    RequestOrigin,
-    read_requested_version,
-    resolve_python_version,
-)
-from pycnb.buildpack.requirements import read_requirements_inputs
+from pycnb.buildpack.processes import declare_processes, read_installed, site_packages
+from pycnb.buildpack.python_choice import choose_python
 from pycnb.buildpack.settings import Settings
 from pycnb.cnb.context import (
     BUILD_ERROR,
@@ -96,41 +92,35 @@ def build(ctx: BuildContext, out: Output) -> None:
     check_environment({**ctx.env, **settings.platform_env})
 
     out.header("Package manager")
-    package_manager = determine_package_manager(ctx.app_dir)
-    requirements = read_requirements_inputs(ctx.app_dir, package_manager.file_name)
-    out.info(f"Using {package_manager.value} ({package_manager.file_name})")
+    dependencies = plan_dependencies(ctx.app_dir, settings, out)
+    package_manager = dependencies.package_manager
 
     out.header("Python")
     manifest = _load_manifest(settings, out)
-    requested, version = resolve_python_version(
-        read_requested_version(ctx.app_dir),
+    version = choose_python(
+        ctx,
+        out,
+        settings.get("BP_PYTHON_VERSION"),
         [d.version for d in manifest.for_target(ctx.target.os, ctx.target.arch)],
     )
-    if requested.origin is RequestOrigin.DEFAULT:
-        out.info(f"Using Python {version} (the newest available; no .python-version file)")
-        out.detail(
-            f"Add a .python-version file containing {version.minor_version} to keep this "
-            "version when newer ones are released."
-        )
-    else:
-        out.info(f"Using Python {version} ({requested} from {requested.origin.value})")
     distribution = manifest.find(version, ctx.target.os, ctx.target.arch)
-    if distribution is None:  # resolve_python_version only returns versions the manifest has
+    if distribution is None:  # choose_python only returns versions the manifest has
         raise AssertionError(f"{version} vanished from the manifest")
     runtime = install_python(ctx, out, distribution)
     tool_env = runtime.env.apply(Phase.BUILD, ctx.env)
 
     out.header("Dependencies")
-    pip = install_pip(ctx, out, runtime, tool_env)
-    install_with_pip(
-        ctx,
-        out,
-        runtime=runtime,
-        pip=pip,
-        pip_cache_dir=prepare_pip_cache(ctx, out),
-        requirements=requirements,
-        env=tool_env,
+    install_app_dependencies(ctx, out, dependencies, runtime=runtime, env=tool_env)
+
+    # What the image runs: Django's static files (into the app), processes, web defaults.
+    venv_dir = ctx.layers_dir / str(VENV_LAYER)
+    installed = read_installed(site_packages(venv_dir, runtime.minor_version))
+    collect_static_files(
+        ctx.app_dir, out, settings, installed=installed, venv_dir=venv_dir, env=tool_env
     )
+    out.header("Processes")
+    declare_processes(ctx.app_dir, ctx.layers_dir / "launch.toml", out, installed)
+    add_web_defaults(ctx, out)
 
     out.header("Done")
     out.info(

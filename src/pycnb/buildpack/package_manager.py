@@ -1,4 +1,11 @@
-"""Which package manager installs the app's dependencies: exactly one file decides."""
+"""Which package manager installs the app's dependencies: exactly one file decides.
+
+In order: requirements.txt, poetry.lock or uv.lock (more than one is an error); then the files of
+managers pycnb does not support (Pipfile, pdm.lock), which get an error saying how to move; then
+pyproject.toml, which pip installs when it is a plain PEP 621 project, and which is an error when
+it belongs to a tool whose lockfile is missing (the build would otherwise ignore the lock the
+user meant to write).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,15 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from pycnb.buildpack.pyproject import PYPROJECT, Pyproject
+
 __all__ = [
+    "LockfileMissing",
     "MultiplePackageManagers",
     "NoPackageManager",
     "PackageManager",
     "PackageManagerError",
+    "PyprojectWithoutLockfile",
     "UnsupportedPackageManager",
     "determine_package_manager",
 ]
@@ -20,16 +31,34 @@ class PackageManager(Enum):
     PIP = "pip"
     POETRY = "Poetry"
     UV = "uv"
+    # No lockfile: pip installs the project itself, from its pyproject.toml.
+    PYPROJECT = "pip (pyproject.toml)"
 
     @property
     def file_name(self) -> str:
         return _FILES[self]
+
+    @property
+    def tool(self) -> str:
+        """The program that installs: `pip` for both pip flavours."""
+        return "pip" if self is PackageManager.PYPROJECT else self.value
 
 
 _FILES = {
     PackageManager.PIP: "requirements.txt",
     PackageManager.POETRY: "poetry.lock",
     PackageManager.UV: "uv.lock",
+    PackageManager.PYPROJECT: PYPROJECT,
+}
+
+# The files that each name one package manager; exactly one of them may exist.
+_DECIDING = (PackageManager.PIP, PackageManager.POETRY, PackageManager.UV)
+
+# `[tool.X]` tables that mean "this project is managed by X", with X's lockfile.
+_LOCKING_TOOLS = {
+    "poetry": ("Poetry", "poetry.lock"),
+    "uv": ("uv", "uv.lock"),
+    "pdm": ("PDM", "pdm.lock"),
 }
 
 # Files that name a package manager pycnb does not support (yet), with what to use instead.
@@ -73,25 +102,33 @@ class UnsupportedPackageManager(PackageManagerError):
     tool: str  # for example Pipenv
 
 
-# TODO: remove once Poetry and uv support lands (issue 4); until then their lockfiles are named
-# so the error can say so, instead of claiming no package manager file exists.
 @dataclass
-class PackageManagerNotYetSupported(PackageManagerError):
-    package_manager: PackageManager
+class LockfileMissing(PackageManagerError):
+    # (tool, its lockfile) for each `[tool.X]` table found, such as ("Poetry", "poetry.lock")
+    tools: list[tuple[str, str]]
 
 
-def determine_package_manager(app_dir: Path) -> PackageManager:
-    found = [pm for pm in PackageManager if (app_dir / pm.file_name).is_file()]
+@dataclass(frozen=True)
+class PyprojectWithoutLockfile:
+    """A warning: pip installs from pyproject.toml, so every build resolves afresh."""
+
+
+def determine_package_manager(app_dir: Path, pyproject: Pyproject | None) -> PackageManager:
+    """`pyproject` is the app's parsed pyproject.toml, if it has one."""
+    found = [pm for pm in _DECIDING if (app_dir / pm.file_name).is_file()]
     if len(found) > 1:
         raise MultiplePackageManagers(found)
     if found:
-        if found[0] is not PackageManager.PIP:
-            raise PackageManagerNotYetSupported(found[0])
         return found[0]
     for file_name, tool in _UNSUPPORTED.items():
         if (app_dir / file_name).is_file():
             raise UnsupportedPackageManager(file_name, tool)
+    if pyproject is not None:
+        if tools := [_LOCKING_TOOLS[name] for name in pyproject.tool_tables]:
+            raise LockfileMissing(tools)
+        if pyproject.has_project_table:
+            return PackageManager.PYPROJECT
     raise NoPackageManager(
         lookalikes=[name for name in _REQUIREMENTS_LOOKALIKES if (app_dir / name).exists()],
-        has_pyproject=(app_dir / "pyproject.toml").is_file(),
+        has_pyproject=pyproject is not None,
     )

@@ -6,6 +6,9 @@ wheelhouse (`scripts/fetch_test_wheels.py`) all read them from here, so a bump i
 
 from __future__ import annotations
 
-__all__ = ["PIP_VERSION"]
+__all__ = ["PIP_VERSION", "POETRY_VERSION", "UV_VERSION"]
 
 PIP_VERSION = "26.3"
+# uv is installed from its wheel on the package index (PIP_* settings apply, so mirrors work).
+UV_VERSION = "0.13.9"
+POETRY_VERSION = "2.5.1"

@@ -5,13 +5,14 @@ import pytest
 from pycnb.buildpack.checks import FORBIDDEN_ENV_VARS, ForbiddenEnvVars, check_environment
 from pycnb.buildpack.detect import detected_files
 from pycnb.buildpack.package_manager import (
+    LockfileMissing,
     MultiplePackageManagers,
     NoPackageManager,
     PackageManager,
-    PackageManagerNotYetSupported,
     UnsupportedPackageManager,
     determine_package_manager,
 )
+from pycnb.buildpack.pyproject import read_pyproject
 
 
 def test_every_forbidden_var_is_reported_with_a_reason() -> None:
@@ -37,6 +38,9 @@ def test_user_settings_pass() -> None:
         "PIP_CACHE_DIR",
         "UV_PROJECT_ENVIRONMENT",
         "POETRY_VIRTUALENVS_CREATE",
+        "POETRY_CONFIG_DIR",
+        "UV_DEV",
+        "UV_NO_EDITABLE",
     ],
 )
 def test_issue_examples_are_forbidden(name: str) -> None:
@@ -48,36 +52,81 @@ def touch(app: Path, *names: str) -> None:
         (app / name).write_text("")
 
 
+def determine(app: Path) -> PackageManager:
+    return determine_package_manager(app, read_pyproject(app))
+
+
 def test_requirements_txt_means_pip(tmp_path: Path) -> None:
     touch(tmp_path, "requirements.txt", "pyproject.toml")
-    assert determine_package_manager(tmp_path) is PackageManager.PIP
+    assert determine(tmp_path) is PackageManager.PIP
 
 
 def test_several_package_managers_are_all_listed(tmp_path: Path) -> None:
     touch(tmp_path, "requirements.txt", "poetry.lock", "uv.lock")
     with pytest.raises(MultiplePackageManagers) as error:
-        determine_package_manager(tmp_path)
+        determine(tmp_path)
     assert error.value.found == [PackageManager.PIP, PackageManager.POETRY, PackageManager.UV]
 
 
-def test_lockfile_of_a_manager_not_supported_yet(tmp_path: Path) -> None:
-    touch(tmp_path, "uv.lock")
-    with pytest.raises(PackageManagerNotYetSupported):
-        determine_package_manager(tmp_path)
+@pytest.mark.parametrize(
+    ("lockfile", "expected"),
+    [("uv.lock", PackageManager.UV), ("poetry.lock", PackageManager.POETRY)],
+)
+def test_a_lockfile_names_its_manager(
+    tmp_path: Path, lockfile: str, expected: PackageManager
+) -> None:
+    touch(tmp_path, lockfile, "pyproject.toml")
+    assert determine(tmp_path) is expected
 
 
-def test_pipfile_is_unsupported(tmp_path: Path) -> None:
-    touch(tmp_path, "Pipfile")
+@pytest.mark.parametrize(
+    ("name", "tool"), [("Pipfile", "Pipenv"), ("Pipfile.lock", "Pipenv"), ("pdm.lock", "PDM")]
+)
+def test_files_of_unsupported_managers(tmp_path: Path, name: str, tool: str) -> None:
+    touch(tmp_path, name)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
     with pytest.raises(UnsupportedPackageManager) as error:
-        determine_package_manager(tmp_path)
-    assert error.value.tool == "Pipenv"
+        determine(tmp_path)
+    assert error.value.tool == tool
 
 
 def test_no_package_manager_suggests_lookalikes(tmp_path: Path) -> None:
     touch(tmp_path, "requirement.txt", "pyproject.toml")
     with pytest.raises(NoPackageManager) as error:
-        determine_package_manager(tmp_path)
+        determine(tmp_path)
     assert error.value.lookalikes == ["requirement.txt"]
+    assert error.value.has_pyproject
+
+
+def test_a_pep_621_project_without_lockfile_is_installed_with_pip(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["a"]\n')
+    assert determine(tmp_path) is PackageManager.PYPROJECT
+    assert PackageManager.PYPROJECT.tool == "pip"
+    assert PackageManager.PYPROJECT.file_name == "pyproject.toml"
+
+
+@pytest.mark.parametrize(
+    ("tables", "expected"),
+    [
+        ("[tool.poetry]\n", [("Poetry", "poetry.lock")]),
+        ('[project]\nname = "x"\n[tool.uv]\npackage = false\n', [("uv", "uv.lock")]),
+        ("[tool.pdm]\n", [("PDM", "pdm.lock")]),
+        ("[tool.uv]\n[tool.poetry]\n", [("Poetry", "poetry.lock"), ("uv", "uv.lock")]),
+    ],
+)
+def test_a_tool_project_without_its_lockfile(
+    tmp_path: Path, tables: str, expected: list[tuple[str, str]]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(tables)
+    with pytest.raises(LockfileMissing) as error:
+        determine(tmp_path)
+    assert error.value.tools == expected
+
+
+def test_pyproject_without_project_table_is_no_package_manager(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.black]\nline-length = 100\n")
+    with pytest.raises(NoPackageManager) as error:
+        determine(tmp_path)
     assert error.value.has_pyproject
 
 

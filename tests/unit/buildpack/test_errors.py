@@ -9,28 +9,35 @@ import pytest
 
 from pycnb.buildpack.archive import InvalidArchive, UnsafeArchiveMember
 from pycnb.buildpack.checks import ForbiddenEnvVars
+from pycnb.buildpack.django import (
+    CollectstaticCause,
+    CollectstaticFailed,
+    InvalidBooleanSetting,
+)
 from pycnb.buildpack.download import ChecksumMismatch, DownloadFailed
 from pycnb.buildpack.errors import BUILDPACK_ERRORS, BuildpackError, render
+from pycnb.buildpack.groups import UnknownDependencyGroups
 from pycnb.buildpack.layers.pip import BundledPipMissing
-from pycnb.buildpack.layers.venv import PipInstallFailed
+from pycnb.buildpack.layers.venv import (
+    InstallerFailed,
+    LockfileOutdated,
+    PipInstallFailed,
+    PythonRejected,
+)
 from pycnb.buildpack.manifest import InvalidManifest, InvalidMirror, ManifestUnavailable
 from pycnb.buildpack.package_manager import (
+    LockfileMissing,
     MultiplePackageManagers,
     NoPackageManager,
     PackageManager,
-    PackageManagerNotYetSupported,
     UnsupportedPackageManager,
 )
 from pycnb.buildpack.process import CommandFailed, CommandNotFound
-from pycnb.buildpack.python_version import (
-    InvalidPythonVersionFile,
-    PythonVersion,
-    PythonVersionNotAvailable,
-    RequestedVersion,
-    RequestOrigin,
-)
+from pycnb.buildpack.procfile import InvalidProcfile, ProblemKind, ProcfileProblem
+from pycnb.buildpack.pyproject import InvalidPyproject
 from pycnb.buildpack.requirements import RequirementsFileMissing
 from pycnb.cnb.context import ContextError
+from tests.unit.buildpack.test_python_version_errors import ERRORS as PYTHON_VERSION_EXAMPLES
 
 APP = Path("/workspace")
 
@@ -40,18 +47,40 @@ EXAMPLES: list[tuple[BuildpackError, list[str]]] = [
     (NoPackageManager([], has_pyproject=True), ["pyproject.toml"]),
     (MultiplePackageManagers([PackageManager.PIP, PackageManager.UV]), ["uv.lock (uv)"]),
     (UnsupportedPackageManager("Pipfile", "Pipenv"), ["Pipenv", "Pipfile"]),
-    (PackageManagerNotYetSupported(PackageManager.POETRY), ["poetry.lock"]),
+    (UnsupportedPackageManager("pdm.lock", "PDM"), ["pdm export", "uv lock", "uv.lock"]),
+    (LockfileMissing([("Poetry", "poetry.lock")]), ["[tool.poetry]", "`poetry lock`"]),
+    (LockfileMissing([("uv", "uv.lock")]), ["[tool.uv]", "`uv lock`"]),
+    (LockfileMissing([("PDM", "pdm.lock")]), ["[tool.pdm]", "not supported", "uv lock"]),
+    (InvalidPyproject(APP / "pyproject.toml", "Expected '=' (at line 3, column 5)"), ["line 3"]),
     (
-        InvalidPythonVersionFile(APP / ".python-version", 2, "pypy3.10", "not a version"),
-        ["line 2", "'pypy3.10'", "3.13"],
+        UnknownDependencyGroups(["tests"], PackageManager.UV, ["dev", "docs"], ["fast"]),
+        ["BP_PYTHON_GROUPS", "tests", "dependency groups: dev, docs", "extras: fast"],
     ),
     (
-        PythonVersionNotAvailable(
-            RequestedVersion(3, 12, 99, RequestOrigin.PYTHON_VERSION_FILE),
-            [PythonVersion(3, 12, 0), PythonVersion(3, 12, 7), PythonVersion(3, 13, 1)],
-        ),
-        ["3.12.99", ".python-version", "3.12 (3.12.0 to 3.12.7), 3.13.1"],
+        UnknownDependencyGroups(["dev"], PackageManager.PIP, [], []),
+        ["requirements.txt has no dependency groups"],
     ),
+    (
+        LockfileOutdated(PackageManager.UV, "error: The lockfile at `uv.lock` needs updating"),
+        ["uv.lock is out of date", "    error: The lockfile", "`uv lock`"],
+    ),
+    (
+        LockfileOutdated(PackageManager.POETRY, "pyproject.toml changed significantly"),
+        ["poetry.lock is out of date", "`poetry lock`"],
+    ),
+    (
+        PythonRejected(PackageManager.POETRY, "3.13.0", "Current Python version (3.13.0) is not"),
+        ["Python 3.13.0", "    Current Python", "tool.poetry.dependencies", ".python-version"],
+    ),
+    (
+        InstallerFailed(PackageManager.UV, "uv sync --locked", 2, "error: Failed to fetch"),
+        ["uv sync --locked", "status 2", "    error: Failed to fetch", "UV_INDEX_<NAME>"],
+    ),
+    (
+        InstallerFailed(PackageManager.PYPROJECT, "pip install .", 1, None),
+        ["pip's own error is printed above", "`pip install .`"],
+    ),
+    *PYTHON_VERSION_EXAMPLES,
     (RequirementsFileMissing(APP / "b.txt", APP / "requirements.txt", 3), ["line 3", "b.txt"]),
     (RequirementsFileMissing(APP / "requirements.txt", None, None), ["does not exist"]),
     (ManifestUnavailable("file:///m.json", "No such file"), ["/m.json", "BP_PYTHON_MANIFEST"]),
@@ -66,6 +95,56 @@ EXAMPLES: list[tuple[BuildpackError, list[str]]] = [
     (CommandFailed(("venv", "x"), 2, "boom"), ["status 2", "boom"]),
     (CommandNotFound("pip", "No such file"), ["pip"]),
     (ContextError("CNB_TARGET_OS missing"), ["CNB_TARGET_OS"]),
+    (
+        InvalidProcfile(
+            (
+                ProcfileProblem(2, "gunicorn app:app", ProblemKind.INVALID_TYPE, "gunicorn app"),
+                ProcfileProblem(3, "web:", ProblemKind.EMPTY_COMMAND, "web"),
+                ProcfileProblem(4, "web: b", ProblemKind.DUPLICATE_TYPE, "web", 1),
+                ProcfileProblem(5, "oops", ProblemKind.MALFORMED),
+                ProcfileProblem(6, "w\ufffd: x", ProblemKind.NOT_UTF8),
+                ProcfileProblem(7, "w!: x", ProblemKind.INVALID_TYPE, "w!"),
+            )
+        ),
+        [
+            "6 lines",
+            'line 2: "gunicorn app:app"',
+            "is the type missing",
+            "web has no command",
+            "line 1 already declares it",
+            "line 5",
+            "not UTF-8",
+            "`<type>: <command>`",
+        ],
+    ),
+    (
+        CollectstaticFailed(
+            ("python", "manage.py", "collectstatic", "--noinput"),
+            1,
+            "ImproperlyConfigured: ... STATIC_ROOT setting",
+            CollectstaticCause.MISSING_STATIC_ROOT,
+        ),
+        [
+            "status 1",
+            "ImproperlyConfigured",
+            'BASE_DIR / "staticfiles"',
+            "BP_DISABLE_COLLECTSTATIC",
+        ],
+    ),
+    (
+        CollectstaticFailed(
+            ("python", "manage.py", "help", "collectstatic"),
+            1,
+            "KeyError: 'SECRET_KEY'",
+            CollectstaticCause.MISSING_ENV_VAR,
+            "SECRET_KEY",
+        ),
+        ["help collectstatic", "environment variable SECRET_KEY", "--env SECRET_KEY="],
+    ),
+    (
+        InvalidBooleanSetting("BP_DISABLE_COLLECTSTATIC", "maybe"),
+        ["BP_DISABLE_COLLECTSTATIC", "maybe"],
+    ),
 ]
 
 

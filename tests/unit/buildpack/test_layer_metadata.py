@@ -2,7 +2,7 @@ import dataclasses
 
 import pytest
 
-from pycnb.buildpack.layers import pip, pip_cache, python, venv
+from pycnb.buildpack.layers import download_cache, pip, pip_cache, poetry, python, uv, venv
 from pycnb.buildpack.layers.invalidation import changed_inputs
 
 METADATA_TYPES = [
@@ -10,6 +10,9 @@ METADATA_TYPES = [
     (pip.PipLayerMetadata, pip._LABELS),
     (pip_cache.PipCacheLayerMetadata, pip_cache._LABELS),
     (venv.VenvLayerMetadata, venv._LABELS),
+    (uv.UvLayerMetadata, uv._LABELS),
+    (poetry.PoetryLayerMetadata, poetry._LABELS),
+    (download_cache.DownloadCacheMetadata, download_cache._LABELS),
 ]
 
 

@@ -1,0 +1,70 @@
+"""The build's Python step before installing: read the app's sources, resolve, report, remember.
+
+One line says the version, where it came from and the form it was requested in; notes follow
+indented under it, warnings as [WARNING] blocks. Only a default is remembered (store.toml), so
+that the next build keeps its X.Y.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pycnb.buildpack.errors import render_warning
+from pycnb.buildpack.output import Output
+from pycnb.buildpack.python_version import (
+    ChosenByDefault,
+    ChosenByProject,
+    ChosenByRequest,
+    PythonVersion,
+    Resolution,
+    Severity,
+    resolve_python_version,
+    severity,
+)
+from pycnb.buildpack.python_version_sources import (
+    read_previous_default,
+    read_version_sources,
+    remember_default,
+)
+from pycnb.cnb.context import BuildContext
+
+__all__ = ["choose_python", "describe_choice"]
+
+
+def choose_python(
+    ctx: BuildContext, out: Output, setting: str | None, available: Sequence[PythonVersion]
+) -> PythonVersion:
+    """`setting`: BP_PYTHON_VERSION, or None. `available`: the manifest's versions for the
+    target. Raises the python_version errors; nothing is installed before this returns."""
+    resolution = resolve_python_version(
+        read_version_sources(ctx.app_dir, setting),
+        available,
+        previous_default=read_previous_default(ctx.layers_dir),
+    )
+    out.info(describe_choice(resolution))
+    for notice in resolution.notices:
+        message = render_warning(notice)
+        if severity(notice) is Severity.WARNING:
+            out.warning(message)
+        else:
+            out.detail(message.title)
+    remember_default(ctx.layers_dir, resolution.default_series)
+    return resolution.version
+
+
+def describe_choice(resolution: Resolution) -> str:
+    """`Using Python 3.12.13 (3.12 from .python-version)`."""
+    version = resolution.version
+    match resolution.chosen_by:
+        case ChosenByRequest(request=request):
+            return f"Using Python {version} ({request.text} from {request.origin.value})"
+        case ChosenByProject(constraints=constraints):
+            sources = " and ".join(f"{c.text} from {c.origin.value}" for c in constraints)
+            return f"Using Python {version} ({sources})"
+        case ChosenByDefault(series=series, kept_from_previous_build=True):
+            return (
+                f"Using Python {version} ({series}, the default of the previous build; "
+                "no .python-version file)"
+            )
+        case ChosenByDefault():
+            return f"Using Python {version} (the newest available; no .python-version file)"

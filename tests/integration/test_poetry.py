@@ -1,0 +1,130 @@
+"""Poetry apps end to end: lockfile-exact installs, the skip on rebuild, syncs, groups, errors.
+
+Each test writes a real poetry.lock with the pinned Poetry against the session's local index
+(an explicit `primary` source: Poetry's default PyPI source needs an API this machine cannot
+reach), then builds offline through the local platform.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pycnb.buildpack.tool_versions import POETRY_VERSION
+from tests.integration.conftest import (
+    Locker,
+    Pycnb,
+    assert_clean_error,
+    assert_launch_image_is_installer_free,
+    imports,
+)
+
+pytestmark = pytest.mark.app("poetry_basic")
+
+
+def test_build_skip_on_rebuild_and_sync_after_a_lock_change(
+    pycnb: Pycnb, app: Path, locker: Locker
+) -> None:
+    locker.poetry(app)
+    first = pycnb.build(app)
+    assert first.returncode == 0, first
+    assert "Traceback" not in first.output
+    for line in [
+        "Using Poetry (poetry.lock)",
+        f"Installing Poetry {POETRY_VERSION}...",
+        "Installing dependencies from poetry.lock with Poetry...",
+        "Running: poetry sync --only main",
+    ]:
+        assert line in first.output, first
+    ran = pycnb.run(app, "python", "app.py")
+    assert ran.output == "alpha 2.0 beta 1.0\n", ran
+    assert not imports(pycnb, app, "pycnb_devtool"), "the dev group stays out by default"
+    assert not imports(pycnb, app, "poetry"), "Poetry is not in the app's environment"
+
+    second = pycnb.build(app)
+    assert second.returncode == 0, second
+    for line in [
+        f"Using cached Poetry {POETRY_VERSION}",
+        "Using the cached virtual environment: its inputs have not changed",
+        "Skipping poetry sync",
+    ]:
+        assert line in second.output, second
+    assert "Installing" not in second.output
+
+    # The lock drops pycnb-beta: the venv is kept and synced, and beta is gone.
+    pyproject = app / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('["pycnb-beta"]', '["pycnb-alpha==1.0"]'))
+    locker.poetry(app)
+    third = pycnb.build(app)
+    assert third.returncode == 0, third
+    assert "Updating the cached virtual environment since:" in third.output, third
+    assert "  - The lockfile (poetry.lock) changed" in third.output
+    assert "Removing pycnb-beta" in third.output
+    assert not imports(pycnb, app, "pycnb_beta")
+    ran = pycnb.run(app, "python", "-c", "import pycnb_alpha; print(pycnb_alpha.__version__)")
+    assert ran.output == "1.0\n", ran
+
+
+def test_groups_and_extras_from_bp_python_groups(pycnb: Pycnb, app: Path, locker: Locker) -> None:
+    locker.poetry(app)
+    result = pycnb.build(app, env={"BP_PYTHON_GROUPS": "dev,fast"})
+    assert result.returncode == 0, result
+    assert "Running: poetry sync --only main,dev --extras fast" in result.output, result
+    assert imports(pycnb, app, "pycnb_devtool")
+    assert imports(pycnb, app, "pycnb_gamma")
+
+
+def test_unknown_group_fails_before_installing(pycnb: Pycnb, app: Path, locker: Locker) -> None:
+    locker.poetry(app)
+    result = pycnb.build(app, env={"BP_PYTHON_GROUPS": "docs"})
+    assert_clean_error(
+        result,
+        "Unknown dependency group in BP_PYTHON_GROUPS: docs",
+        "dependency groups: dev; extras: fast",
+    )
+    assert "Installing Poetry" not in result.output
+
+
+def test_outdated_lock_says_run_poetry_lock(pycnb: Pycnb, app: Path, locker: Locker) -> None:
+    locker.poetry(app)
+    pyproject = app / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('["pycnb-beta"]', '["pycnb-beta", "pycnb-gamma"]')
+    )
+    result = pycnb.build(app)
+    assert_clean_error(
+        result,
+        "[ERROR] poetry.lock is out of date",
+        "Poetry said:",
+        "changed significantly since poetry.lock was last generated",
+        "Run `poetry lock` and commit the updated poetry.lock.",
+    )
+
+
+def test_python_outside_the_projects_constraint_fails_clearly(
+    pycnb: Pycnb, app: Path, locker: Locker
+) -> None:
+    pyproject = app / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('">=3.11"', '">=3.11,<3.13"'))
+    locker.poetry(app)
+    (app / ".python-version").write_text("3.13\n")
+    result = pycnb.build(app)
+    assert_clean_error(result, "3.13", "<3.13")
+
+
+def test_poetry_project_without_lock(pycnb: Pycnb, app: Path, locker: Locker) -> None:
+    locker.point_at_index(app)
+    result = pycnb.build(app)
+    assert_clean_error(
+        result, "[ERROR] poetry.lock is missing", "[tool.poetry]", "Run `poetry lock`"
+    )
+
+
+def test_launch_image_holds_no_installer_and_pycs_stay_valid(
+    pycnb: Pycnb, app: Path, locker: Locker
+) -> None:
+    locker.poetry(app)
+    result = pycnb.build(app)
+    assert result.returncode == 0, result
+    assert_launch_image_is_installer_free(pycnb, app, "pycnb_beta")

@@ -1,0 +1,140 @@
+"""uv apps end to end: lockfile-exact installs, the skip on rebuild, syncs, groups and errors.
+
+Each test writes a real uv.lock with the pinned uv against the session's local index, then builds
+offline through the local platform.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pycnb.buildpack.tool_versions import UV_VERSION
+from tests.integration.conftest import (
+    Locker,
+    Pycnb,
+    assert_clean_error,
+    assert_launch_image_is_installer_free,
+    imports,
+)
+
+pytestmark = pytest.mark.app("uv_basic")
+
+
+def test_build_skip_on_rebuild_and_sync_after_a_lock_change(
+    pycnb: Pycnb, app: Path, locker: Locker
+) -> None:
+    locker.uv(app)
+    first = pycnb.build(app)
+    assert first.returncode == 0, first
+    assert "Traceback" not in first.output
+    for line in [
+        "Using uv (uv.lock)",
+        f"Installing uv {UV_VERSION}...",
+        "Installing dependencies from uv.lock with uv...",
+        "Running: uv sync --locked --no-default-groups",
+    ]:
+        assert line in first.output, first
+    ran = pycnb.run(app, "python", "app.py")
+    assert ran.output == "alpha 2.0 beta 1.0\n", ran
+    assert not imports(pycnb, app, "pycnb_devtool"), "the dev group stays out by default"
+    assert not imports(pycnb, app, "pycnb_gamma"), "extras stay out by default"
+
+    # Nothing changed: uv does not even run.
+    second = pycnb.build(app)
+    assert second.returncode == 0, second
+    for line in [
+        f"Using cached uv {UV_VERSION}",
+        "Using the cached virtual environment: its inputs have not changed",
+        "Skipping uv sync",
+    ]:
+        assert line in second.output, second
+    assert "Installing" not in second.output
+    assert "Running: uv" not in second.output
+
+    # The lock drops pycnb-beta: the venv is kept and synced, and beta is gone.
+    pyproject = app / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('["pycnb-beta"]', '["pycnb-alpha==1.0"]'))
+    locker.uv(app)
+    third = pycnb.build(app)
+    assert third.returncode == 0, third
+    assert "Updating the cached virtual environment since:" in third.output, third
+    assert "  - The lockfile (uv.lock) changed" in third.output
+    assert "Running: uv sync --locked --no-default-groups" in third.output
+    assert not imports(pycnb, app, "pycnb_beta")
+    ran = pycnb.run(app, "python", "-c", "import pycnb_alpha; print(pycnb_alpha.__version__)")
+    assert ran.output == "1.0\n", ran
+
+
+def test_groups_and_extras_from_bp_python_groups(pycnb: Pycnb, app: Path, locker: Locker) -> None:
+    locker.uv(app)
+    with_groups = pycnb.build(app, env={"BP_PYTHON_GROUPS": "dev, fast"})
+    assert with_groups.returncode == 0, with_groups
+    assert "Including dev, fast from BP_PYTHON_GROUPS" in with_groups.output
+    assert "uv sync --locked --no-default-groups --group dev --extra fast" in with_groups.output
+    assert imports(pycnb, app, "pycnb_devtool")
+    assert imports(pycnb, app, "pycnb_gamma")
+
+    # Back to the default: the sync removes both.
+    without = pycnb.build(app)
+    assert without.returncode == 0, without
+    assert (
+        "The dependency groups (BP_PYTHON_GROUPS) changed from dev,fast to (none)" in without.output
+    ), without
+    assert not imports(pycnb, app, "pycnb_devtool")
+    assert not imports(pycnb, app, "pycnb_gamma")
+
+
+def test_unknown_group_fails_before_installing(pycnb: Pycnb, app: Path, locker: Locker) -> None:
+    locker.uv(app)
+    result = pycnb.build(app, env={"BP_PYTHON_GROUPS": "dev,tests"})
+    assert_clean_error(
+        result,
+        "Unknown dependency group in BP_PYTHON_GROUPS: tests",
+        "The project defines dependency groups: dev; extras: fast",
+    )
+    assert "Installing uv" not in result.output
+
+
+def test_outdated_lock_shows_uvs_message_then_ours(pycnb: Pycnb, app: Path, locker: Locker) -> None:
+    locker.uv(app)
+    pyproject = app / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('["pycnb-beta"]', '["pycnb-beta", "pycnb-gamma"]')
+    )
+    result = pycnb.build(app)
+    assert_clean_error(
+        result,
+        "[ERROR] uv.lock is out of date",
+        "uv said:",
+        "needs to be updated, but `--locked` was provided",
+        "Run `uv lock` and commit the updated uv.lock.",
+    )
+
+
+def test_python_outside_requires_python_fails_clearly(
+    pycnb: Pycnb, app: Path, locker: Locker
+) -> None:
+    pyproject = app / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('">=3.11"', '">=3.11,<3.13"'))
+    locker.uv(app)
+    (app / ".python-version").write_text("3.13\n")
+    result = pycnb.build(app)
+    # The Python step already sees the conflict; uv itself would refuse it too.
+    assert_clean_error(result, "3.13", "<3.13")
+
+
+def test_uv_project_without_lock(pycnb: Pycnb, app: Path, locker: Locker) -> None:
+    locker.point_at_index(app)
+    result = pycnb.build(app)
+    assert_clean_error(result, "[ERROR] uv.lock is missing", "[tool.uv]", "Run `uv lock`")
+
+
+def test_launch_image_holds_no_installer_and_pycs_stay_valid(
+    pycnb: Pycnb, app: Path, locker: Locker
+) -> None:
+    locker.uv(app)
+    result = pycnb.build(app)
+    assert result.returncode == 0, result
+    assert_launch_image_is_installer_free(pycnb, app, "pycnb_beta")

@@ -1,0 +1,201 @@
+"""The argv and env each installer runs with, and how tool failures become typed errors.
+
+The process module is the one seam: tests replace its runner and look at what would have run.
+The failure messages are the pinned tools' real wording (uv 0.13.9, Poetry 2.5.1).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from pycnb.buildpack.groups import GroupSelection
+from pycnb.buildpack.layers import poetry as poetry_layer
+from pycnb.buildpack.layers import uv as uv_layer
+from pycnb.buildpack.layers import venv as venv_layer
+from pycnb.buildpack.layers.pip import Pip
+from pycnb.buildpack.layers.poetry import Poetry, PoetrySync, classify_poetry_failure
+from pycnb.buildpack.layers.uv import Uv, UvSync, classify_uv_failure
+from pycnb.buildpack.layers.venv import (
+    InstallerFailed,
+    LockfileOutdated,
+    PipProjectInstall,
+    PythonRejected,
+    Venv,
+)
+from pycnb.buildpack.output import Output
+from pycnb.buildpack.package_manager import PackageManager
+from pycnb.buildpack.process import CommandFailed
+
+VENV = Venv(Path("/layers/pycnb/venv"))
+APP = Path("/workspace")
+USER_ENV = {"PATH": "/python/bin:/usr/bin", "UV_INDEX_URL": "https://idx/", "HOME": "/home"}
+GROUPS = GroupSelection(groups=("dev", "docs"), extras=("fast",))
+
+
+class Recorder:
+    def __init__(self, output: str = "", fail: CommandFailed | None = None) -> None:
+        self.calls: list[tuple[list[str], dict[str, str], Path]] = []
+        self.output = output
+        self.fail = fail
+
+    def __call__(self, argv: Sequence[str], *, env: Mapping[str, str], cwd: Path) -> str:
+        self.calls.append((list(argv), dict(env), cwd))
+        if self.fail is not None:
+            raise self.fail
+        return self.output
+
+
+def quiet_output() -> Output:
+    return Output(stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def uv_sync(groups: GroupSelection = GROUPS) -> UvSync:
+    return UvSync(
+        Uv(Path("/layers/pycnb/uv/bin/uv"), "0.13.9"), Path("/c"), "l", "p", groups, "3.12.7"
+    )
+
+
+def poetry_sync(groups: GroupSelection = GROUPS) -> PoetrySync:
+    poetry = Poetry(Path("/layers/pycnb/poetry"), "2.5.1")
+    return PoetrySync(poetry, Path("/c"), "l", "p", groups, "3.12.7")
+
+
+def test_uv_sync_never_installs_dev_groups_by_default() -> None:
+    assert uv_sync(GroupSelection()).visible_args() == ["sync", "--locked", "--no-default-groups"]
+    assert uv_sync().visible_args()[3:] == [
+        "--group", "dev", "--group", "docs", "--extra", "fast",
+    ]  # fmt: skip
+
+
+def test_uv_runs_on_our_python_and_venv_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    run = Recorder(output="Resolved 3 packages\nInstalled 2 packages\n")
+    monkeypatch.setattr(uv_layer, "run_captured", run)
+    out = quiet_output()
+    uv_sync().install(VENV, app_dir=APP, env=USER_ENV, out=out)
+    [(argv, env, cwd)] = run.calls
+    assert argv[0] == "/layers/pycnb/uv/bin/uv"
+    assert argv[argv.index("--python") + 1] == str(VENV.python)
+    assert "--compile-bytecode" in argv
+    assert cwd == APP
+    assert env["UV_PROJECT_ENVIRONMENT"] == str(VENV.path)
+    assert env["VIRTUAL_ENV"] == str(VENV.path)
+    assert env["UV_PYTHON_DOWNLOADS"] == "never"
+    assert env["UV_NO_MANAGED_PYTHON"] == "1"
+    assert env["UV_CACHE_DIR"] == "/c"
+    assert env["UV_LINK_MODE"] == "copy", "no inode shared by the venv and the cache"
+    assert env["SOURCE_DATE_EPOCH"] == venv_layer.SOURCE_DATE_EPOCH  # hash-based .pyc files
+    assert env["UV_INDEX_URL"] == "https://idx/", "the user's uv settings reach uv"
+    log = out.stdout.getvalue()  # type: ignore[attr-defined]
+    assert "Running: uv sync --locked --no-default-groups --group dev" in log
+    assert "  Installed 2 packages" in log
+
+
+def test_poetry_sync_selects_groups_with_only() -> None:
+    assert poetry_sync(GroupSelection()).visible_args() == ["sync", "--only", "main"]
+    assert poetry_sync().visible_args() == ["sync", "--only", "main,dev,docs", "--extras", "fast"]
+
+
+def test_poetry_installs_into_our_venv_with_isolated_config(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run = Recorder()
+    monkeypatch.setattr(poetry_layer, "run_captured", run)
+    poetry_sync().install(VENV, app_dir=APP, env=USER_ENV, out=quiet_output())
+    [(argv, env, _)] = run.calls
+    assert argv[0] == "/layers/pycnb/poetry/bin/poetry"
+    assert {"--compile", "--no-interaction"} <= set(argv)
+    assert env["VIRTUAL_ENV"] == str(VENV.path)
+    assert env["PATH"].split(":")[:2] == [str(VENV.path / "bin"), "/layers/pycnb/poetry/bin"]
+    assert env["POETRY_VIRTUALENVS_CREATE"] == "false"
+    assert env["POETRY_VIRTUALENVS_USE_POETRY_PYTHON"] == "false"
+    assert env["POETRY_CONFIG_DIR"] == "/layers/pycnb/poetry/config"
+    assert env["POETRY_CACHE_DIR"] == "/c"
+    assert env["POETRY_KEYRING_ENABLED"] == "false"
+    assert env["SOURCE_DATE_EPOCH"] == venv_layer.SOURCE_DATE_EPOCH
+
+
+def test_the_user_may_turn_poetry_keyring_back_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    run = Recorder()
+    monkeypatch.setattr(poetry_layer, "run_captured", run)
+    env = {**USER_ENV, "POETRY_KEYRING_ENABLED": "true"}
+    poetry_sync().install(VENV, app_dir=APP, env=env, out=quiet_output())
+    assert run.calls[0][1]["POETRY_KEYRING_ENABLED"] == "true"
+
+
+def test_pyproject_install_is_non_editable_with_extras_and_groups(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run = Recorder()
+    monkeypatch.setattr(venv_layer, "run_streamed", run)
+    pip = Pip(("/python/bin/python3", "-I", "/layers/pycnb/pip/runner.py"), "26.3")
+    PipProjectInstall(pip, Path("/pc"), "d", GROUPS).install(
+        VENV, app_dir=APP, env=USER_ENV, out=quiet_output()
+    )
+    [(argv, env, _)] = run.calls
+    assert argv[3:] == ["install", ".[fast]", "--group", "dev", "--group", "docs",
+                        "--no-input", "--progress-bar", "off"]  # fmt: skip
+    assert "-e" not in argv
+    assert env["PIP_PYTHON"] == str(VENV.python)
+
+
+# --- failures, in the pinned tools' own words ------------------------------------------------
+
+UV_LOCK_OUTDATED = """Resolved 5 packages in 2ms
+error: The lockfile at `uv.lock` needs to be updated, but `--locked` was provided. \
+To update the lockfile, run `uv lock`.
+"""
+UV_PYTHON = """Using CPython 3.12.1 interpreter at: /layers/venv/bin/python
+error: The requested interpreter resolved to Python 3.12.1, which is incompatible with the \
+project's Python requirement: `>=3.13` (from `project.requires-python`)
+"""
+POETRY_LOCK_OUTDATED = """Installing dependencies from lock file
+
+pyproject.toml changed significantly since poetry.lock was last generated. Run `poetry lock` \
+to fix the lock file.
+"""
+POETRY_PYTHON = """Current Python version (3.13.0) is not allowed by the project (>=3.11,<3.13).
+Poetry cannot switch to a compatible Python version because virtualenv creation is disabled.
+"""
+
+
+def failed(output: str, code: int = 1) -> CommandFailed:
+    return CommandFailed(("tool", "sync"), code, output)
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        (UV_LOCK_OUTDATED, LockfileOutdated),
+        (UV_PYTHON, PythonRejected),
+        ("error: Failed to fetch: `http://idx/simple/x/`", InstallerFailed),
+    ],
+)
+def test_uv_failures(output: str, expected: type[Exception]) -> None:
+    error = classify_uv_failure(failed(output), "3.12.1", "uv sync --locked")
+    assert type(error) is expected
+    assert error.package_manager is PackageManager.UV
+    assert getattr(error, "output", None) == output
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        (POETRY_LOCK_OUTDATED, LockfileOutdated),
+        (POETRY_PYTHON, PythonRejected),
+        ("Group(s) not found: nope (via --only)", InstallerFailed),
+    ],
+)
+def test_poetry_failures(output: str, expected: type[Exception]) -> None:
+    error = classify_poetry_failure(failed(output), "3.13.0", "poetry sync --only main")
+    assert type(error) is expected
+    assert error.package_manager is PackageManager.POETRY
+
+
+def test_uv_failure_reaches_the_boundary_as_a_typed_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(uv_layer, "run_captured", Recorder(fail=failed(UV_LOCK_OUTDATED)))
+    with pytest.raises(LockfileOutdated):
+        uv_sync().install(VENV, app_dir=APP, env=USER_ENV, out=quiet_output())
