@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,7 +126,9 @@ class Harness:
         (self.app / "scripted.json").write_text(json.dumps(self.config, indent=1))
 
     def order(self, *groups: Sequence[str | GroupEntry]) -> list[list[GroupEntry]]:
-        return [[g if isinstance(g, GroupEntry) else self.entry(g) for g in group] for group in groups]
+        return [
+            [g if isinstance(g, GroupEntry) else self.entry(g) for g in group] for group in groups
+        ]
 
     def build(
         self,
@@ -201,7 +203,7 @@ class Harness:
 
 
 @pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
+def harness(tmp_path: Path) -> Harness:
     app = tmp_path / "app"
     app.mkdir()
     (app / "app.py").write_text("print('hello')\n")
@@ -214,7 +216,7 @@ def harness(tmp_path: Path) -> Iterator[Harness]:
         "PATH": f"{host_bin}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(tmp_path / "home"),
     }
-    yield Harness(
+    return Harness(
         tmp=tmp_path,
         app=app,
         dirs=PlatformDirs(tmp_path / "root"),

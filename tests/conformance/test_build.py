@@ -154,7 +154,9 @@ def _metadata(harness: Harness) -> tuple[dict[str, str], str | None]:
 
 
 def test_rule_24_later_buildpacks_override_and_the_last_default_wins(harness: Harness) -> None:
-    harness.script("a", build=[_launch(_process("web", "a-web", default=True), _process("worker", "a-w"))])
+    harness.script(
+        "a", build=[_launch(_process("web", "a-web", default=True), _process("worker", "a-w"))]
+    )
     harness.script("b", build=[_launch(_process("worker", "b-w", default=True))])
     harness.build("a", "b")
     assert _metadata(harness) == ({"web": "a-web", "worker": "b-w"}, "worker")
@@ -219,8 +221,8 @@ def test_rule_26_last_label_wins(harness: Harness) -> None:
 
 def test_build_toml_and_store_toml_must_parse(harness: Harness) -> None:
     harness.script("a", build=[write("build.toml", "unmet = 1\n")])
-    with pytest.raises(InvalidBuildpackOutput, match="build.toml"):
+    with pytest.raises(InvalidBuildpackOutput, match=r"build\.toml"):
         harness.build("a")
     harness.script("a", build=[write("store.toml", "metadata = 1\n")])
-    with pytest.raises(InvalidBuildpackOutput, match="store.toml"):
+    with pytest.raises(InvalidBuildpackOutput, match=r"store\.toml"):
         harness.build("a")

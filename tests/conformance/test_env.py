@@ -110,10 +110,27 @@ def test_rules_43_44_46_launch_env_suffixes(suffixes: Harness) -> None:
 
 def test_rule_44_later_buildpacks_win(harness: Harness) -> None:
     harness.script(
-        "a", build=[layer("x", build=True, launch=True, files={"env/V": "a", "env/P.prepend": "a", "env/P.delim": ":"})]
+        "a",
+        build=[
+            layer(
+                "x",
+                build=True,
+                launch=True,
+                files={"env/V": "a", "env/P.prepend": "a", "env/P.delim": ":"},
+            )
+        ],
     )
     harness.script(
-        "b", build=[layer("x", build=True, launch=True, files={"env/V": "b", "env/P.prepend": "b", "env/P.delim": ":"}), WEB]
+        "b",
+        build=[
+            layer(
+                "x",
+                build=True,
+                launch=True,
+                files={"env/V": "b", "env/P.prepend": "b", "env/P.delim": ":"},
+            ),
+            WEB,
+        ],
     )
     harness.script("c", build=[])
     harness.build("a", "b", "c")

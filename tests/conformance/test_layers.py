@@ -48,8 +48,14 @@ def test_flag_matrix_across_two_builds(harness: Harness, flags: tuple[bool, bool
     harness.script(
         "a",
         build=[
-            layer("L", build=build, cache=cache, launch=launch, metadata={"gen": "1"},
-                  files={"data.txt": "v1"}),
+            layer(
+                "L",
+                build=build,
+                cache=cache,
+                launch=launch,
+                metadata={"gen": "1"},
+                files={"data.txt": "v1"},
+            ),
         ],
     )
     harness.build("a")
@@ -81,10 +87,12 @@ def test_rule_30_cached_layer_comes_back_whole_or_not_at_all(harness: Harness) -
     harness.build("a")
     harness.build("a")  # re-declares it: cached again
     own = harness.record("a", "build")["own_layers"]
-    assert "L.toml" in own and own["L/f"]["text"] == "1"
+    assert "L.toml" in own
+    assert own["L/f"]["text"] == "1"
     harness.build("a", clear_cache=True)  # no cache: neither
     own = harness.record("a", "build")["own_layers"]
-    assert "L.toml" not in own and "L" not in own
+    assert "L.toml" not in own
+    assert "L" not in own
 
 
 def test_rule_34_launch_layer_without_dir_reuses_the_previous_one(harness: Harness) -> None:
@@ -130,7 +138,8 @@ def test_rule_37_all_false_layers_are_renamed_ignore(harness: Harness) -> None:
     harness.script("b", build=[])
     harness.build("a", "b")
     seen_by_b = harness.record("b", "build")["all_layers"]
-    assert "a/scratch.ignore" in seen_by_b and "a/scratch" not in seen_by_b
+    assert "a/scratch.ignore" in seen_by_b
+    assert "a/scratch" not in seen_by_b
     assert "a/untyped.ignore" in seen_by_b
     assert "a/scratch.toml" in seen_by_b  # the .toml stays
     assert not harness.layer_path("a", "scratch.ignore").exists()  # never exported
@@ -169,7 +178,8 @@ def test_rule_39_cache_launch_contents_need_the_same_layer_in_cache_and_image(
     harness.script("a", build=[])
     harness.build("a")
     own = harness.record("a", "build")["own_layers"]
-    assert "L.toml" not in own and "L" not in own
+    assert "L.toml" not in own
+    assert "L" not in own
     assert any("the cache holds another version" in line for line in harness.logs)
 
 
@@ -180,7 +190,8 @@ def test_rule_39_cache_launch_needs_a_previous_image(harness: Harness) -> None:
     harness.script("a", build=[])
     harness.build("a")
     own = harness.record("a", "build")["own_layers"]
-    assert "L.toml" not in own and "L" not in own
+    assert "L.toml" not in own
+    assert "L" not in own
 
 
 def test_rule_40_every_build_starts_fresh(harness: Harness) -> None:
@@ -192,7 +203,9 @@ def test_rule_40_every_build_starts_fresh(harness: Harness) -> None:
         ],
     )
     harness.build("a")
-    harness.script("a", build=[op("if_exists", path="generated.txt", base="app", then=[op("exit", code=9)])])
+    harness.script(
+        "a", build=[op("if_exists", path="generated.txt", base="app", then=[op("exit", code=9)])]
+    )
     harness.build("a")
     assert "tmp" not in harness.record("a", "build")["own_layers"]
     assert not (harness.dirs.workspace / "generated.txt").exists()
@@ -228,7 +241,9 @@ def test_rule_42_layer_paths_are_the_same_at_build_and_launch(harness: Harness) 
         "a",
         build=[
             layer("venv", launch=True, files={"bin/app": "#!/bin/sh\n"}),
-            write("launch.toml", '[[processes]]\ntype = "web"\ncommand = ["app"]\ndefault = true\n'),
+            write(
+                "launch.toml", '[[processes]]\ntype = "web"\ncommand = ["app"]\ndefault = true\n'
+            ),
         ],
     )
     harness.build("a")
@@ -250,7 +265,11 @@ def test_layers_of_buildpacks_outside_the_group_are_dropped(harness: Harness) ->
 
 def test_launch_layer_metadata_only_is_restored_even_with_clear_cache(harness: Harness) -> None:
     harness.script(
-        "a", build=[layer("meta", launch=True, metadata={"k": "v"}), layer("both", cache=True, launch=True)]
+        "a",
+        build=[
+            layer("meta", launch=True, metadata={"k": "v"}),
+            layer("both", cache=True, launch=True),
+        ],
     )
     harness.build("a")
     harness.script("a", build=[])
@@ -267,7 +286,8 @@ def test_cached_layer_changed_after_caching_is_not_restored(harness: Harness) ->
         f.write("tampered")  # say, an app editing its venv in place at run time
     harness.build("a")
     own = harness.record("a", "build")["own_layers"]
-    assert "L.toml" not in own and "L" not in own
+    assert "L.toml" not in own
+    assert "L" not in own
     assert any("changed after it was cached" in line for line in harness.logs)
     # The buildpack re-created it; the cache now holds the fresh copy.
     assert (harness.cache_path("a", "L") / "f").read_text() == "1"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -62,9 +61,9 @@ def test_build_rebuild_and_change(pycnb: Pycnb, app: Path) -> None:
 def test_launch_image_holds_no_installer_and_pycs_stay_valid(pycnb: Pycnb, app: Path) -> None:
     result = pycnb.build(app)
     assert result.returncode == 0, result
-    # Only launch layers are in the image: the Python runtime and the venv.
+    # Only launch layers are in the image: the runtime, the venv and the web defaults.
     exported = sorted(p.name for p in pycnb.layers.iterdir() if p.is_dir())
-    assert exported == ["python", "venv"]
+    assert exported == ["python", "venv", "web-defaults"]
     assert not list((pycnb.layers / "python" / "bin").glob("pip*"))
     assert not list(pycnb.layers.rglob("site-packages/pip"))
     no_pip = pycnb.run(app, "python", "-c", "import pip")
@@ -95,7 +94,7 @@ def test_launch_and_later_buildpack_env(pycnb: Pycnb, app: Path, tmp_path: Path)
     assert seen["PATH"].startswith(f"{venv}/bin:{python}/bin:")
     assert seen["VIRTUAL_ENV"] == str(venv)
     assert seen["PIP_PYTHON"] == str(venv / "bin" / "python")
-    assert seen["CPATH"].startswith(f"{python}/include/python3.12")
+    assert f"{python}/include/python3.12" in seen["CPATH"].split(":")
     assert seen["PKG_CONFIG_PATH"].startswith(f"{python}/lib/pkgconfig")
     assert seen["pip"].startswith("pip 26.3"), "pip is on PATH for later buildpacks"
     assert seen["python-prefix"] == str(venv), "python on PATH is the venv's"
@@ -179,4 +178,5 @@ def test_local_python_source_builds_without_a_manifest(pycnb: Pycnb, app: Path) 
     result = pycnb("build", app, "--root", pycnb.root, "--python-source", "local", *pairs)
     assert result.returncode == 0, result
     assert "Python runtimes from this machine:" in result.output
-    assert os.fspath(pycnb.layers / "python") in pycnb.run(app, "which", "python3").output
+    which = pycnb.run(app, "python3", "-c", "import sys; print(sys.base_prefix)")
+    assert which.output == f"{pycnb.layers / 'python'}\n"

@@ -21,9 +21,7 @@ from pycnb.platform.plan import (
 
 
 def sections(provides: str = "", requires: str = "") -> PlanSections:
-    return PlanSections(
-        tuple(provides.split()), tuple(Require(name) for name in requires.split())
-    )
+    return PlanSections(tuple(provides.split()), tuple(Require(name) for name in requires.split()))
 
 
 def candidate(bp: str, *options: PlanSections, optional: bool = False) -> Candidate:
@@ -43,7 +41,10 @@ def candidate(bp: str, *options: PlanSections, optional: bool = False) -> Candid
             {"or": [{"provides": [{"name": "y"}]}]},
             DetectPlan(PlanSections(), (PlanSections(("y",)),)),
         ),
-        ({"unknown": 1, "requires": [{"name": "x", "extra": 2}]}, DetectPlan(sections(requires="x"))),
+        (
+            {"unknown": 1, "requires": [{"name": "x", "extra": 2}]},
+            DetectPlan(sections(requires="x")),
+        ),
     ],
     ids=["empty", "both", "or", "unknown-keys-ignored"],
 )
@@ -71,8 +72,16 @@ def test_parse_detect_plan_rejects(data: dict[str, Any]) -> None:
 
 RESOLVE_CASES: list[tuple[str, list[Candidate], tuple[str, ...] | None]] = [
     ("empty-plans", [candidate("a"), candidate("b")], ("a", "b")),
-    ("provide-then-require", [candidate("a", sections("x")), candidate("b", sections(requires="x"))], ("a", "b")),
-    ("require-before-provide", [candidate("a", sections(requires="x")), candidate("b", sections("x"))], None),
+    (
+        "provide-then-require",
+        [candidate("a", sections("x")), candidate("b", sections(requires="x"))],
+        ("a", "b"),
+    ),
+    (
+        "require-before-provide",
+        [candidate("a", sections(requires="x")), candidate("b", sections("x"))],
+        None,
+    ),
     ("self-provided", [candidate("a", sections("x", "x"))], ("a",)),
     ("unused-provide", [candidate("a", sections("x")), candidate("b")], None),
     (
@@ -108,7 +117,15 @@ RESOLVE_CASES: list[tuple[str, list[Candidate], tuple[str, ...] | None]] = [
         ("c",),
     ),
     ("nothing-left", [candidate("a", sections("x"), optional=True)], None),
-    ("many-requirers", [candidate("a", sections("x")), candidate("b", sections(requires="x")), candidate("c", sections(requires="x"))], ("a", "b", "c")),
+    (
+        "many-requirers",
+        [
+            candidate("a", sections("x")),
+            candidate("b", sections(requires="x")),
+            candidate("c", sections(requires="x")),
+        ],
+        ("a", "b", "c"),
+    ),
 ]
 
 
@@ -161,7 +178,11 @@ ENTRIES = (
 
 @pytest.mark.parametrize(
     ("bp", "expected"),
-    [("a", (Require("x", {"v": "1"}),)), ("b", (Require("x", {"v": "1"}), Require("y"))), ("c", ())],
+    [
+        ("a", (Require("x", {"v": "1"}),)),
+        ("b", (Require("x", {"v": "1"}), Require("y"))),
+        ("c", ()),
+    ],
 )
 def test_buildpack_plan(bp: str, expected: tuple[Require, ...]) -> None:
     assert buildpack_plan(ENTRIES, bp) == expected

@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from pycnb.platform.target import Distro, TargetInfo, TargetSpec, host_target, parse_os_release, target_matches
+from pycnb.platform.target import (
+    Distro,
+    TargetInfo,
+    TargetSpec,
+    host_target,
+    parse_os_release,
+    target_matches,
+)
 
 BASE = TargetInfo("linux", "amd64", "", Distro("ubuntu", "24.04"))
 
@@ -27,7 +34,9 @@ def test_target_matches(spec: TargetSpec, matches: bool) -> None:
 
 
 def test_listed_distros_need_a_known_base_distro() -> None:
-    assert not target_matches(TargetInfo("linux", "amd64"), TargetSpec(distros=(Distro("ubuntu", "24.04"),)))
+    assert not target_matches(
+        TargetInfo("linux", "amd64"), TargetSpec(distros=(Distro("ubuntu", "24.04"),))
+    )
     assert target_matches(TargetInfo("linux", ""), TargetSpec(arch="arm64"))  # empty base: wildcard
 
 
@@ -42,7 +51,10 @@ def test_env() -> None:
 
 
 def test_parse_os_release() -> None:
-    text = '# comment\nID=debian\nVERSION_ID="12"\nNAME=\'Debian GNU/Linux\'\nbogus\n\nPRETTY_NAME="say \\"hi\\""\n'
+    text = (
+        "# comment\nID=debian\nVERSION_ID=\"12\"\nNAME='Debian GNU/Linux'\nbogus\n\n"
+        'PRETTY_NAME="say \\"hi\\""\n'
+    )
     assert parse_os_release(text) == {
         "ID": "debian",
         "VERSION_ID": "12",
@@ -51,7 +63,10 @@ def test_parse_os_release() -> None:
     }
 
 
-@pytest.mark.parametrize(("machine", "arch"), [("x86_64", "amd64"), ("aarch64", "arm64"), ("arm64", "arm64"), ("riscv64", "riscv64")])
+@pytest.mark.parametrize(
+    ("machine", "arch"),
+    [("x86_64", "amd64"), ("aarch64", "arm64"), ("arm64", "arm64"), ("riscv64", "riscv64")],
+)
 def test_host_target(tmp_path: Path, machine: str, arch: str) -> None:
     release = tmp_path / "os-release"
     release.write_text('ID=ubuntu\nVERSION_ID="24.04"\n')
