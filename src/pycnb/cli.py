@@ -174,17 +174,13 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _choose_python_source(source: str, user_env: dict[str, str]) -> None:
-    if source == "download" or (
-        source == "auto" and default_source_reachable(_UPSTREAM_PROBE_URL)
-    ):
+    if source == "download" or (source == "auto" and default_source_reachable(_UPSTREAM_PROBE_URL)):
         return
     if source == "auto":
         _log("warning: the Python download host is unreachable; using CPython installs on this")
         _log("warning: machine instead, relocated into runtimes (--python-source to choose)")
     pythons = find_local_pythons()
-    manifest = write_local_manifest(
-        pythons, default_cache_dir(), arch=host_target().arch
-    )
+    manifest = write_local_manifest(pythons, default_cache_dir(), arch=host_target().arch)
     versions = ", ".join(str(p.version) for p in pythons)
     _log(f"Python runtimes from this machine: {versions}")
     user_env["BP_PYTHON_MANIFEST"] = manifest.as_uri()

@@ -67,12 +67,11 @@ def test_no_image_yet(harness: Harness) -> None:
 
 
 def test_rule_47_exec_d_runs_after_env_files_in_the_app_dir_with_fd_3(harness: Harness) -> None:
-    files = {
-        "env.launch/STATIC": "static",
-        "exec.d/10-set": _exec_d('FROM_EXECD = "yes"\\nCWD = "%s"\\nSAW = "%s"').replace(
-            "' >&3", '\' "$PWD" "$STATIC" >&3'
-        ),
-    }
+    program = (
+        "#!/bin/sh\n"
+        'printf \'FROM_EXECD = "yes"\\nCWD = "%s"\\nSAW = "%s"\\n\' "$PWD" "$STATIC" >&3\n'
+    )
+    files = {"env.launch/STATIC": "static", "exec.d/10-set": program}
     harness.script("a", build=[layer("l", launch=True, files=files), _processes(WEB)])
     harness.build("a")
     env = harness.launch().env

@@ -129,13 +129,13 @@ def pycnb(tmp_path: Path, runtime_manifest: Path, wheelhouse: Path) -> Pycnb:
 
 
 @pytest.fixture
-def app(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Path]:
+def app(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     """A writable copy of the fixture app named by `@pytest.mark.app("name")`."""
     marker = request.node.get_closest_marker("app")
     assert marker is not None, "use @pytest.mark.app('fixture name')"
     copy = tmp_path / "app"
     shutil.copytree(FIXTURE_APPS / marker.args[0], copy, symlinks=True)
-    yield copy
+    return copy
 
 
 # --- Lockfile projects (uv, Poetry) and the local package index they lock against ------------

@@ -79,7 +79,7 @@ def test_launch_image_holds_no_installer_and_pycs_stay_valid(pycnb: Pycnb, app: 
 
 
 @pytest.mark.app("pip_basic")
-def test_launch_and_later_buildpack_env(pycnb: Pycnb, app: Path, tmp_path: Path) -> None:
+def test_launch_and_later_buildpack_env(pycnb: Pycnb, app: Path) -> None:
     printer = Path(__file__).parent / "buildpacks" / "print_env"
     result = pycnb.build(app, "--buildpack", "pycnb", "--buildpack", str(printer))
     assert result.returncode == 0, result
@@ -158,7 +158,7 @@ def test_without_version_file_the_newest_python_is_used(pycnb: Pycnb, app: Path)
 
 @pytest.mark.app("pip_basic")
 def test_user_secrets_stay_out_of_layers_and_log(pycnb: Pycnb, app: Path) -> None:
-    secret = "pycnb-test-secret-value"
+    secret = "pycnb-test-secret-value"  # noqa: S105 - a fake credential, to prove it never leaks
     result = pycnb.build(
         app, env={"PIP_EXTRA_INDEX_URL": f"https://user:{secret}@example.invalid/"}
     )

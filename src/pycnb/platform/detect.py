@@ -34,7 +34,7 @@ from pycnb.platform.errors import (
     GroupReport,
     MemberReport,
 )
-from pycnb.platform.fstree import changed_paths, fingerprint, fs_time_after, max_ctime_ns
+from pycnb.platform.fstree import changed_paths, fingerprint, fs_now
 from pycnb.platform.plan import (
     Candidate,
     DetectPlan,
@@ -103,7 +103,7 @@ class _Detector:
         self._runs: dict[str, _Run] = {}
         self._app_state = fingerprint(context.app_dir)
         # A write right after the copy could share its coarse timestamp; wait past it.
-        fs_time_after(context.scratch_dir, max_ctime_ns(context.app_dir))
+        fs_now(context.scratch_dir)
 
     def detect(self, order: Sequence[Sequence[GroupEntry]]) -> DetectResult:
         reports = []

@@ -33,7 +33,6 @@ __all__ = [
     "fs_now",
     "fs_time_after",
     "link_tree",
-    "max_ctime_ns",
     "normalize_mtimes",
     "remove",
 ]
@@ -164,10 +163,6 @@ def changed_paths(before: Fingerprint, after: Fingerprint) -> list[str]:
         f"{p} (modified)" for p in sorted(before.keys() & after.keys()) if before[p] != after[p]
     ]
     return changes
-
-
-def max_ctime_ns(root: Path) -> int:
-    return max((v[4] for v in fingerprint(root).values()), default=os.lstat(root).st_ctime_ns)
 
 
 def fs_time_after(probe_dir: Path, after_ns: int, timeout: float = 5.0) -> int:

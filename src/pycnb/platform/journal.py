@@ -186,13 +186,13 @@ class Transaction:
             return RollbackReport()  # no buildpack ran after restore; nothing to judge
         seals = [read_seal(p) for p in sorted(self._seals_dir.glob("*.json"))]
         damage: list[str] = []
-        touched: list[LayerSeal] = []
+        modified: list[LayerSeal] = []
         for seal in seals:
             verdict = check_seal(seal, journal.sealed_at_ns)
-            if verdict.touched:
-                touched.append(seal)
-            if seal.shared_with_image and verdict.modified:
-                damage.extend(f"{seal.buildpack_id}:{seal.layer}/{p}" for p in verdict.modified)
+            if verdict.modified:
+                modified.append(seal)
+                if seal.shared_with_image:
+                    damage.extend(f"{seal.buildpack_id}:{seal.layer}/{p}" for p in verdict.modified)
         if damage:
             parked_image = self._dirs.prev / "image"
             image_dir = parked_image if parked_image.is_dir() else self._dirs.image
@@ -203,10 +203,12 @@ class Transaction:
             )
         cache = CacheStore(self._dirs.cache)
         dropped = []
-        for seal in touched:
+        for seal in modified:
             cache.drop(seal.buildpack_id, seal.layer)
             dropped.append(f"{seal.buildpack_id}:{seal.layer}")
-            self._log(f"Dropping cached layer '{dropped[-1]}': the failed build changed it")
+            self._log(
+                f"Dropping cached layer '{dropped[-1]}': the failed build changed it in place"
+            )
         return RollbackReport(tuple(dropped), tuple(damage))
 
     def _reseal(self) -> None:

@@ -7,15 +7,16 @@ success that is harmless: the cache and image are rebuilt from this build. On fa
 platform must know.
 
 So restore records, for every file it links, the inode's size, mtime, mode and link count, and
-the filesystem time T after the last link (`fstree.fs_time_after`). Any later write, chmod,
+the filesystem time T after the last link (`fstree.fs_now`). Any later write, chmod,
 touch or link change to that inode sets its ctime past T, and ctime cannot be set back from user
-space. After a failed build:
+space. After a failed build, a file counts as modified if its size, mtime or mode changed, or
+if its ctime passed T while its link count did not change. A build that merely deleted or
+replaced its restored copy (pip on upgrade, a buildpack rewriting a layer's env files) changes
+only the link count, which leaves the cache's and the image's copy intact. Then:
 
-- a cache layer with any file whose ctime passed T is dropped (strict: unlinking the restored
-  name also counts, which loses some cache entries but never trusts a doubtful one);
-- the image is damaged if a shared file's size, mtime or mode changed, or its ctime passed T
-  while its link count did not change (so a build that merely deleted or replaced its restored
-  copy, as pip does on upgrade, leaves the image intact).
+- a cache layer with a modified file is dropped;
+- the previous image is marked damaged if a file it shares was modified; it refuses to launch
+  until the next successful build.
 
 Residual risk, documented in the report: an in-place rewrite that keeps size and mtime (reset
 with utime) and also changes the link count in the same build; or the system clock stepping
@@ -79,8 +80,8 @@ class LayerSeal:
 
 @dataclass(frozen=True)
 class SealVerdict:
-    touched: tuple[str, ...]  # any change at all to these inodes
-    modified: tuple[str, ...]  # changes that alter what the image holds
+    touched: tuple[str, ...]  # any change at all to these inodes, link count included
+    modified: tuple[str, ...]  # changes that alter what the cache and the image hold
 
 
 def check_seal(seal: LayerSeal, sealed_at_ns: int) -> SealVerdict:
@@ -89,11 +90,14 @@ def check_seal(seal: LayerSeal, sealed_at_ns: int) -> SealVerdict:
         try:
             st = os.lstat(seal.cache_dir / f.path)
         except FileNotFoundError:
-            # Only the platform deletes cache files, after it judged them; nothing to judge now.
+            # Only the platform deletes cache files, after it judged them; count it as modified
+            # so a rollback interrupted half-way never trusts what remains of the layer.
             touched.append(f.path)
+            modified.append(f.path)
             continue
         if st.st_ino != f.ino:
             touched.append(f.path)
+            modified.append(f.path)
             continue
         if st.st_ctime_ns <= sealed_at_ns:
             continue
