@@ -23,6 +23,7 @@ from pycnb.buildpack.layers.web_concurrency import add_web_defaults
 from pycnb.buildpack.manifest import Manifest, load_manifest
 from pycnb.buildpack.output import Message, Output, format_duration
 from pycnb.buildpack.processes import declare_processes, read_installed, site_packages
+from pycnb.buildpack.procfile import read_procfile
 from pycnb.buildpack.python_choice import choose_python
 from pycnb.buildpack.settings import Settings
 from pycnb.cnb.context import (
@@ -90,6 +91,7 @@ def build(ctx: BuildContext, out: Output) -> None:
     started = time.monotonic()
     settings = Settings.load(ctx.platform_dir, ctx.env)
     check_environment({**ctx.env, **settings.platform_env})
+    procfile = read_procfile(ctx.app_dir)  # before any install: a bad line fails at once
 
     out.header("Package manager")
     dependencies = plan_dependencies(ctx.app_dir, settings, out)
@@ -119,7 +121,7 @@ def build(ctx: BuildContext, out: Output) -> None:
         ctx.app_dir, out, settings, installed=installed, venv_dir=venv_dir, env=tool_env
     )
     out.header("Processes")
-    declare_processes(ctx.app_dir, ctx.layers_dir / "launch.toml", out, installed)
+    declare_processes(procfile, ctx.app_dir, ctx.layers_dir / "launch.toml", out, installed)
     add_web_defaults(ctx, out)
 
     out.header("Done")

@@ -27,7 +27,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from pycnb.buildpack.output import Output
-from pycnb.buildpack.procfile import PROCFILE, read_procfile
+from pycnb.buildpack.procfile import PROCFILE
 from pycnb.cnb.launch import Launch, Process
 from pycnb.cnb.names import ProcessType
 
@@ -311,10 +311,15 @@ def _script_rule(installed: Installed, facts: AppFacts) -> Inferred | Hint | Non
 
 
 def declare_processes(
-    app_dir: Path, launch_toml: Path, out: Output, installed: Installed
+    procfile: list[Process] | None,
+    app_dir: Path,
+    launch_toml: Path,
+    out: Output,
+    installed: Installed,
 ) -> Launch:
-    """Write `launch.toml` from the Procfile, else from inference, and say what was decided."""
-    processes = read_procfile(app_dir)
+    """Write `launch.toml` from the Procfile's processes (read with `read_procfile` before the
+    build starts, so a typo fails fast), else from inference, and say what was decided."""
+    processes = procfile
     if processes is not None:
         if processes:
             listing = ", ".join(

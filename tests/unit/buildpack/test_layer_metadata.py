@@ -2,13 +2,12 @@ import dataclasses
 
 import pytest
 
-from pycnb.buildpack.layers import download_cache, pip, pip_cache, poetry, python, uv, venv
+from pycnb.buildpack.layers import download_cache, pip, poetry, python, uv, venv
 from pycnb.buildpack.layers.invalidation import changed_inputs
 
 METADATA_TYPES = [
     (python.PythonLayerMetadata, python._LABELS),
     (pip.PipLayerMetadata, pip._LABELS),
-    (pip_cache.PipCacheLayerMetadata, pip_cache._LABELS),
     (venv.VenvLayerMetadata, venv._LABELS),
     (uv.UvLayerMetadata, uv._LABELS),
     (poetry.PoetryLayerMetadata, poetry._LABELS),

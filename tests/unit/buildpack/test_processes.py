@@ -25,7 +25,7 @@ from pycnb.buildpack.processes import (
     read_installed,
     site_packages,
 )
-from pycnb.buildpack.procfile import InvalidProcfile
+from pycnb.buildpack.procfile import InvalidProcfile, read_procfile
 
 DJANGO_MANAGE = """#!/usr/bin/env python
 import os, sys
@@ -326,7 +326,7 @@ def test_inferred_process(inferred: Inferred, command: tuple[str, ...]) -> None:
 def run_declare(app: Path, packages: Installed) -> tuple[str, dict[str, object] | None]:
     stdout = io.StringIO()
     launch_toml = app / "launch.toml"
-    declare_processes(app, launch_toml, Output(stdout, io.StringIO()), packages)
+    declare_processes(read_procfile(app), app, launch_toml, Output(stdout, io.StringIO()), packages)
     written = tomllib.loads(launch_toml.read_text()) if launch_toml.exists() else None
     return stdout.getvalue(), written
 

@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pycnb.buildpack.layers.invalidation import changed_inputs
+from pycnb.buildpack.layers.keyed import open_keyed_layer
 from pycnb.buildpack.layers.python import PythonRuntime
 from pycnb.buildpack.output import Output
 from pycnb.buildpack.process import run_captured
 from pycnb.buildpack.tool_versions import PIP_VERSION
 from pycnb.cnb.context import BuildContext
-from pycnb.cnb.layers import CachedLayer, Empty, Rejected, Restored, RestoredLayerAction
+from pycnb.cnb.layers import Empty
 from pycnb.cnb.names import LayerName
 
 __all__ = ["LAYER_NAME", "BundledPipMissing", "Pip", "PipLayerMetadata", "install_pip"]
@@ -57,31 +57,20 @@ def install_pip(
 ) -> Pip:
     new = PipLayerMetadata(python_version=runtime.version, pip_version=PIP_VERSION)
 
-    def restored_layer_action(
-        old: PipLayerMetadata, path: Path
-    ) -> tuple[RestoredLayerAction, list[str]]:
-        reasons = changed_inputs(old, new, _LABELS)
-        if not reasons and not _runner(path).is_file():
-            reasons = ["The cached pip layer is incomplete"]
-        return (RestoredLayerAction.DELETE if reasons else RestoredLayerAction.KEEP), reasons
-
-    layer = ctx.cached_layer(
-        LAYER_NAME,
-        CachedLayer(
-            build=True,
-            launch=False,
-            metadata_type=PipLayerMetadata,
-            restored_layer_action=restored_layer_action,
-        ),
+    layer = open_keyed_layer(
+        ctx,
+        out,
+        name=LAYER_NAME,
+        what="pip",
+        version=PIP_VERSION,
+        metadata=new,
+        labels=_LABELS,
+        build=True,
+        launch=False,
+        complete=lambda path: _runner(path).is_file(),
     )
-    match layer.state:
-        case Restored():
-            out.info(f"Using cached pip {PIP_VERSION}")
-        case Empty(cause=Rejected(cause=reasons)):
-            out.reasons("Discarding cached pip since:", reasons)
-            _populate(layer.path, out, runtime, env)
-        case Empty():
-            _populate(layer.path, out, runtime, env)
+    if isinstance(layer.state, Empty):
+        _populate(layer.path, out, runtime, env)
     _write_wrapper(layer.path, runtime)
     layer.write_metadata(new)
     return Pip((str(runtime.python), "-I", str(_runner(layer.path))), PIP_VERSION)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pycnb.buildpack.groups import GroupSelection
-from pycnb.buildpack.layers.invalidation import changed_inputs
+from pycnb.buildpack.layers.keyed import open_keyed_layer
 from pycnb.buildpack.layers.pip import Pip
 from pycnb.buildpack.layers.python import PythonRuntime
 from pycnb.buildpack.layers.venv import (
@@ -37,7 +37,7 @@ from pycnb.buildpack.process import CommandFailed, run_captured
 from pycnb.buildpack.tool_versions import POETRY_VERSION
 from pycnb.cnb.context import BuildContext
 from pycnb.cnb.layer_env import Behavior, LayerEnv, Scope
-from pycnb.cnb.layers import CachedLayer, Empty, Rejected, Restored, RestoredLayerAction
+from pycnb.cnb.layers import Empty
 from pycnb.cnb.names import LayerName
 
 __all__ = [
@@ -101,32 +101,21 @@ def install_poetry(
         distro_version=ctx.target.distro_version or "",
     )
 
-    def restored_layer_action(
-        old: PoetryLayerMetadata, path: Path
-    ) -> tuple[RestoredLayerAction, list[str]]:
-        reasons = changed_inputs(old, new, _LABELS)
-        if not reasons and not Poetry(path, POETRY_VERSION).executable.exists():
-            reasons = ["The cached Poetry layer is incomplete"]
-        return (RestoredLayerAction.DELETE if reasons else RestoredLayerAction.KEEP), reasons
-
-    layer = ctx.cached_layer(
-        LAYER_NAME,
-        CachedLayer(
-            build=True,
-            launch=False,
-            metadata_type=PoetryLayerMetadata,
-            restored_layer_action=restored_layer_action,
-        ),
+    layer = open_keyed_layer(
+        ctx,
+        out,
+        name=LAYER_NAME,
+        what="Poetry",
+        version=POETRY_VERSION,
+        metadata=new,
+        labels=_LABELS,
+        build=True,
+        launch=False,
+        complete=lambda path: Poetry(path, POETRY_VERSION).executable.exists(),
     )
     poetry = Poetry(layer.path, POETRY_VERSION)
-    match layer.state:
-        case Restored():
-            out.info(f"Using cached Poetry {POETRY_VERSION}")
-        case Empty(cause=Rejected(cause=reasons)):
-            out.reasons("Discarding cached Poetry since:", reasons)
-            _populate(poetry, out, runtime, pip, env)
-        case Empty():
-            _populate(poetry, out, runtime, pip, env)
+    if isinstance(layer.state, Empty):
+        _populate(poetry, out, runtime, pip, env)
     layer.write_env(
         # A later buildpack running `poetry` installs into our venv (VIRTUAL_ENV) too.
         LayerEnv()

@@ -16,13 +16,13 @@ from pathlib import Path
 
 from pycnb.buildpack.archive import extract_python_archive
 from pycnb.buildpack.download import download
-from pycnb.buildpack.layers.invalidation import changed_inputs
+from pycnb.buildpack.layers.keyed import open_keyed_layer
 from pycnb.buildpack.manifest import Distribution
 from pycnb.buildpack.output import Output
 from pycnb.buildpack.process import run_captured
 from pycnb.cnb.context import BuildContext
 from pycnb.cnb.layer_env import Behavior, LayerEnv, Scope
-from pycnb.cnb.layers import CachedLayer, Empty, Rejected, Restored, RestoredLayerAction
+from pycnb.cnb.layers import Empty
 from pycnb.cnb.names import LayerName
 
 __all__ = ["LAYER_NAME", "PythonLayerMetadata", "PythonRuntime", "install_python"]
@@ -75,33 +75,22 @@ def install_python(ctx: BuildContext, out: Output, distribution: Distribution) -
         distro_version=ctx.target.distro_version or "",
     )
 
-    def restored_layer_action(
-        old: PythonLayerMetadata, path: Path
-    ) -> tuple[RestoredLayerAction, list[str]]:
-        reasons = changed_inputs(old, new, _LABELS)
-        if not reasons and not (path / "bin" / "python3").exists():
-            reasons = ["The cached Python layer is incomplete"]
-        return (RestoredLayerAction.DELETE if reasons else RestoredLayerAction.KEEP), reasons
-
-    layer = ctx.cached_layer(
-        LAYER_NAME,
-        CachedLayer(
-            build=True,
-            launch=True,
-            metadata_type=PythonLayerMetadata,
-            restored_layer_action=restored_layer_action,
-        ),
-    )
     version = distribution.version
+    layer = open_keyed_layer(
+        ctx,
+        out,
+        name=LAYER_NAME,
+        what="Python",
+        version=str(version),
+        metadata=new,
+        labels=_LABELS,
+        build=True,
+        launch=True,
+        complete=lambda path: (path / "bin" / "python3").exists(),
+    )
     runtime = PythonRuntime(layer.path, str(version), version.minor_version, LayerEnv())
-    match layer.state:
-        case Restored():
-            out.info(f"Using cached Python {version}")
-        case Empty(cause=Rejected(cause=reasons)):
-            out.reasons("Discarding cached Python since:", reasons)
-            _populate(runtime, distribution, out)
-        case Empty():
-            _populate(runtime, distribution, out)
+    if isinstance(layer.state, Empty):
+        _populate(runtime, distribution, out)
     env = layer.write_env(_layer_env(runtime))
     layer.write_metadata(new)
     return PythonRuntime(runtime.layer_dir, runtime.version, runtime.minor_version, env)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pycnb.buildpack.groups import GroupSelection
-from pycnb.buildpack.layers.invalidation import changed_inputs
+from pycnb.buildpack.layers.keyed import open_keyed_layer
 from pycnb.buildpack.layers.pip import Pip
 from pycnb.buildpack.layers.venv import LAYER_NAME as VENV_LAYER
 from pycnb.buildpack.layers.venv import (
@@ -35,7 +35,7 @@ from pycnb.buildpack.process import CommandFailed, run_captured
 from pycnb.buildpack.tool_versions import UV_VERSION
 from pycnb.cnb.context import BuildContext
 from pycnb.cnb.layer_env import Behavior, LayerEnv, Scope
-from pycnb.cnb.layers import CachedLayer, Empty, Rejected, Restored, RestoredLayerAction
+from pycnb.cnb.layers import Empty
 from pycnb.cnb.names import LayerName
 
 __all__ = ["LAYER_NAME", "Uv", "UvLayerMetadata", "UvSync", "classify_uv_failure", "install_uv"]
@@ -76,31 +76,20 @@ def install_uv(ctx: BuildContext, out: Output, pip: Pip, env: Mapping[str, str])
         distro_version=ctx.target.distro_version or "",
     )
 
-    def restored_layer_action(
-        old: UvLayerMetadata, path: Path
-    ) -> tuple[RestoredLayerAction, list[str]]:
-        reasons = changed_inputs(old, new, _LABELS)
-        if not reasons and not _executable(path).is_file():
-            reasons = ["The cached uv layer is incomplete"]
-        return (RestoredLayerAction.DELETE if reasons else RestoredLayerAction.KEEP), reasons
-
-    layer = ctx.cached_layer(
-        LAYER_NAME,
-        CachedLayer(
-            build=True,
-            launch=False,
-            metadata_type=UvLayerMetadata,
-            restored_layer_action=restored_layer_action,
-        ),
+    layer = open_keyed_layer(
+        ctx,
+        out,
+        name=LAYER_NAME,
+        what="uv",
+        version=UV_VERSION,
+        metadata=new,
+        labels=_LABELS,
+        build=True,
+        launch=False,
+        complete=lambda path: _executable(path).is_file(),
     )
-    match layer.state:
-        case Restored():
-            out.info(f"Using cached uv {UV_VERSION}")
-        case Empty(cause=Rejected(cause=reasons)):
-            out.reasons("Discarding cached uv since:", reasons)
-            _populate(layer.path, out, pip, env)
-        case Empty():
-            _populate(layer.path, out, pip, env)
+    if isinstance(layer.state, Empty):
+        _populate(layer.path, out, pip, env)
     layer.write_env(_later_buildpacks_env(ctx))
     layer.write_metadata(new)
     return Uv(_executable(layer.path), UV_VERSION)
