@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 common = {"app": app, "work": work / kind, "index_url": index_url,
                           "python": interpreter}  # fmt: skip
                 systems: list[System] = [
-                    Pycnb("pycnb", manifest=manifest, **common),  # type: ignore[arg-type]
+                    Pycnb("pycnb", manifest=manifest, checkout=args.checkout, **common),  # type: ignore[arg-type]
                     Plain("plain", tools=tools, **common),  # type: ignore[arg-type]
                     Reference("reference", tools=tools, **common),  # type: ignore[arg-type]
                 ]
@@ -74,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "quick": args.quick,
             "iterations": iterations,
             "python": str(python.version),
+            "checkout": str(args.checkout or Path(__file__).resolve().parent.parent),
             "machine": f"{platform.machine()}, {platform.system()} {platform.release()}",
             "pins": PINS,
             "pin_change": list(PIN_CHANGE),
@@ -132,6 +133,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="the pip app, one iteration (CI)")
     parser.add_argument("--iterations", type=int, default=3, help="runs per scenario (default 3)")
     parser.add_argument("--apps", default=",".join(APP_KINDS), help="comma-separated app kinds")
+    parser.add_argument(
+        "--checkout",
+        type=lambda value: Path(value).resolve(),
+        help="benchmark the pycnb of this checkout (e.g. a `git archive` of another revision) "
+        "instead of the installed one",
+    )
     parser.add_argument("--output", help="where to write the results (default bench/results)")
     parser.add_argument("--work-dir", help="where to build (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the build dirs afterwards")

@@ -31,11 +31,12 @@ __all__ = ["BenchError", "Plain", "Pycnb", "Reference", "Sample", "System", "mti
 Sample = dict[str, float]
 
 _DONE = re.compile(r"^- Python \S+, dependencies from \S+ \((?P<duration>[^)]+)\)$", re.MULTILINE)
-# The Python layer steps (from file:// here, a download elsewhere), which no baseline does.
-_PYTHON_STEP = re.compile(
-    r"^- (?:Installing Python \S+|Compiling the standard library)\.\.\.\n\s+Done \((?P<d>[^)]+)\)$",
-    re.MULTILINE,
-)
+# Every timed step of the build log: "- Installing pip 26.3...", then "  Done (3.0 s)".
+_STEP = re.compile(r"^- (?P<step>[^\n]+?)\.\.\.\n\s+Done \((?P<d>[^)]+)\)$", re.MULTILINE)
+# The Python layer's steps (a download elsewhere, a file:// URL here), which no baseline does.
+_PYTHON_STEPS = re.compile(r"^(Installing Python \S+|Compiling the standard library)$")
+# Installing the installer itself (into its build-only layer), which the baselines get for free.
+_TOOL_STEPS = re.compile(r"^Installing (pip|uv|Poetry) \S+$", re.IGNORECASE)
 _IMPORT_SCRIPT = (
     "import time; t = time.perf_counter(); import benchapp.main; "
     "print('import-seconds', time.perf_counter() - t)"
@@ -123,6 +124,8 @@ class System:
 @dataclass
 class Pycnb(System):
     manifest: Path = field(default=Path())
+    # The pycnb to benchmark: a checkout's `src` goes first on PYTHONPATH (None: the installed one).
+    checkout: Path | None = None
 
     @property
     def root(self) -> Path:
@@ -132,6 +135,8 @@ class Pycnb(System):
         # The caller's env, minus what would steer the tools (the platform filters it anyway).
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "POETRY_"))}
         env.pop("VIRTUAL_ENV", None)
+        if self.checkout is not None:
+            env["PYTHONPATH"] = str(self.checkout / "src")
         return _run([sys.executable, "-m", "pycnb", *args], cwd=self.work, env=env)
 
     def build(self) -> Sample:
@@ -143,11 +148,13 @@ class Pycnb(System):
         done = _DONE.search(log)
         if done is None:
             raise BenchError(f"no final build line in the log:\n{log}")
-        python_step = sum(_seconds(m.group("d")) for m in _PYTHON_STEP.finditer(log))
+        steps = {m.group("step"): _seconds(m.group("d")) for m in _STEP.finditer(log)}
         return {
             "total": total,
             "buildpack": _seconds(done.group("duration")),
-            "python_step": python_step,
+            "python_step": sum(d for step, d in steps.items() if _PYTHON_STEPS.match(step)),
+            "tool_step": sum(d for step, d in steps.items() if _TOOL_STEPS.match(step)),
+            **{f"step: {step}": d for step, d in steps.items()},
         }
 
     @property

@@ -9,7 +9,10 @@
 # selection variables unset, and what runs the buildpack is the real interpreter the probe
 # reports (`sys.executable`), never the shim.
 
-pycnb_candidates='python3.14 python3.13 python3.12 python3.11 python3'
+# `python3` first: it is the builder's own interpreter, and on most builders new enough. The
+# versioned names are the fallback for images whose `python3` is older. (Trying them first costs
+# a failing process per name where pyenv has shims for versions that are not selected.)
+pycnb_candidates='python3 python3.14 python3.13 python3.12 python3.11'
 
 # Prints the path of the first real CPython >= 3.11 among the candidates; fails if there is none.
 pycnb_find_python() {

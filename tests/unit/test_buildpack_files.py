@@ -231,7 +231,7 @@ def test_no_suitable_interpreter_is_an_error(probe_bundle: Path, app: Path, avai
     lines = result.stderr.splitlines()
     assert len(lines) == 1
     assert "python3 >= 3.11" in lines[0]
-    assert "python3.14 python3.13 python3.12 python3.11 python3" in lines[0]
+    assert "python3 python3.14 python3.13 python3.12 python3.11" in lines[0]
 
 
 def test_the_checkout_itself_is_not_runnable(tmp_path: Path) -> None:
