@@ -7,7 +7,7 @@ files as text and never imports user code at build time. When nothing fits, the 
 no process and the log says how to add one: a REPL or a guess is not a web server.
 
 Inferred web servers run as `sh -c "exec <server> ..."`: a buildpack process runs without a
-shell (spec notes 6.3), and `$PORT` needs one. We write these commands, so POSIX sh is enough
+shell (Buildpack API >= 0.9), and `$PORT` needs one. We write these commands, so POSIX sh is enough
 (unlike Procfile commands, which get bash), and `exec` hands signals straight to the server.
 The server listens on `0.0.0.0:${PORT:-8080}`: platforms set PORT, and 8080 is the CNB
 convention when they don't.

@@ -3,7 +3,7 @@
 Parsing is pure and collects every bad line before failing, so one build shows all of them.
 Each command runs through `bash -c` because Procfile commands are written for a shell: `$PORT`,
 `&&`, redirections, and (since Procfiles come from Heroku, which runs them with bash) bash-isms.
-A buildpack process (API >= 0.9) runs without a shell (spec notes 6.3), so the shell has to be
+A buildpack process (API >= 0.9) runs without a shell, so the shell has to be
 the command itself. `bash -c` with a single simple command execs it, so the server still gets
 signals directly; a command is never rewritten (a `cd x && exec y` must stay as written).
 """

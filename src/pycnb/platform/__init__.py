@@ -2,7 +2,8 @@
 without a container, for `pycnb build`/`pycnb run` and for the integration tests.
 
 It must never be more lenient than the real lifecycle: a build that passes here and fails under
-`pack` is a bug here. See /work/shared/cnb-spec-notes.md for the rules cited as "rule N".
+`pack` is a bug here. "Rule N" in comments is the numbered conformance rule that
+tests/conformance checks, by the same number.
 """
 
 from pycnb.platform.creator import BuildpackRef, BuildResult, run_build, run_detect

@@ -2,7 +2,7 @@
 
 The platform refuses what it cannot run faithfully (rule 1): a Buildpack API it does not
 implement, or a composite buildpack. It implements API 0.10, and also accepts 0.11, whose
-contract for buildpacks is the same (cnb-spec-notes 0.1: the lifecycle has no code path that
+contract for buildpacks is the same (the lifecycle has no code path that
 differs for 0.11). It refuses 0.9 and older (CNB_STACK_ID instead of CNB_TARGET_*, other detect
 semantics) and 0.12+ (CNB_EXEC_ENV, exec-env filters), rather than half-emulate them.
 """

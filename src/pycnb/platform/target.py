@@ -1,6 +1,6 @@
 """Targets: the OS/arch/distro the app builds and runs on, and whether a buildpack supports it.
 
-Without a container, the build and run base is the host itself (cnb-spec-notes 2.5). Matching
+Without a container, the build and run base is the host itself. Matching
 copies the lifecycle (`platform/target_data.go` `TargetSatisfiedForBuild`): an empty value on
 either side is a wildcard, and a buildpack that lists distros does not match a base whose distro
 is unknown.

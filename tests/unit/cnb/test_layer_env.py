@@ -22,7 +22,7 @@ WEB = ProcessType("web")
         (Behavior.OVERRIDE, "", {"X": "old"}, "new"),
         (Behavior.DEFAULT, "", {"X": "old"}, "old"),
         (Behavior.DEFAULT, "", {}, "new"),
-        # The lifecycle treats an empty value as unset (spec notes D4).
+        # The lifecycle treats an empty value as unset (unlike libcnb).
         (Behavior.DEFAULT, "", {"X": ""}, "new"),
         (Behavior.PREPEND, ":", {"X": "old"}, "new:old"),
         (Behavior.APPEND, ":", {"X": "old"}, "old:new"),

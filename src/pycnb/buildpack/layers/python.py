@@ -28,7 +28,7 @@ from pycnb.cnb.names import LayerName
 __all__ = ["LAYER_NAME", "PythonLayerMetadata", "PythonRuntime", "install_python"]
 
 # Sorts before `venv`, so the venv's bin/ comes first on PATH (later layer names are prepended
-# later, see the spec notes D2).
+# later, as the CNB lifecycle orders layer paths).
 LAYER_NAME = LayerName("python")
 
 

@@ -4,7 +4,7 @@ launch only, not cached: it holds a tiny program and an env file, rewritten on e
 
 - `PORT.default = 8080` (env.launch): platforms set PORT; when one doesn't, 8080 is the CNB
   convention, and a Procfile written for Heroku (`--bind 0.0.0.0:$PORT`) still works. `.default`,
-  so the platform's or the user's value wins (spec notes 5.6).
+  so the platform's or the user's value wins.
 - `exec.d/web-concurrency` sets `WEB_CONCURRENCY` at each launch, which gunicorn and uvicorn read
   as their number of worker processes, from the limits of the container it runs in: those are
   only known at launch, and the same image runs in containers of any size. It does nothing when
