@@ -75,6 +75,19 @@ from pycnb.cnb.context import ContextError
 
 __all__ = ["BuildpackError", "render", "render_dependency_warning", "render_warning"]
 
+# The Python version step's errors, rendered by `_render_python_version`.
+_PythonVersionError: TypeAlias = (
+    InvalidPythonVersion
+    | MultiplePythonVersions
+    | InvalidProjectFile
+    | InvalidVersionConstraint
+    | PythonVersionNotAvailable
+    | NoMatchingPythonVersion
+    | ConflictingPythonVersions
+    | PythonVersionEndOfLife
+    | PythonVersionNotReleased
+)
+
 BuildpackError: TypeAlias = (
     ForbiddenEnvVars
     | NoPackageManager
@@ -86,15 +99,7 @@ BuildpackError: TypeAlias = (
     | LockfileOutdated
     | PythonRejected
     | InstallerFailed
-    | InvalidPythonVersion
-    | MultiplePythonVersions
-    | InvalidProjectFile
-    | InvalidVersionConstraint
-    | PythonVersionNotAvailable
-    | NoMatchingPythonVersion
-    | ConflictingPythonVersions
-    | PythonVersionEndOfLife
-    | PythonVersionNotReleased
+    | _PythonVersionError
     | RequirementsFileMissing
     | ManifestUnavailable
     | InvalidManifest
@@ -266,17 +271,6 @@ def _summarize_versions(versions: list[PythonVersion]) -> str:
 
 # --- Python version ------------------------------------------------------------------------
 
-_PythonVersionError: TypeAlias = (
-    InvalidPythonVersion
-    | MultiplePythonVersions
-    | InvalidProjectFile
-    | InvalidVersionConstraint
-    | PythonVersionNotAvailable
-    | NoMatchingPythonVersion
-    | ConflictingPythonVersions
-    | PythonVersionEndOfLife
-    | PythonVersionNotReleased
-)
 
 _NEWEST_STABLE = f"{POLICY.newest_stable.major}.{POLICY.newest_stable.minor}"
 _SUPPORTED_FORMS = (
