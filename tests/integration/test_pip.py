@@ -43,11 +43,14 @@ def test_build_rebuild_and_change(pycnb: Pycnb, app: Path) -> None:
         assert line in second.output, second
     assert "Installing" not in second.output
 
-    # A removed package must be gone: the venv is rebuilt from scratch, not updated.
+    # The kept venv is synced: the changed pin is installed, and a removed package is gone.
     (app / "requirements.txt").write_text("pycnb-alpha==2.0\n")
     third = pycnb.build(app)
     assert third.returncode == 0, third
-    assert "Rebuilding the virtual environment since:\n  - The requirements changed" in third.output
+    assert "Updating the cached virtual environment since:\n  - The requirements changed" in (
+        third.output
+    )
+    assert "Removing what requirements.txt no longer needs: pycnb-beta..." in third.output
     assert "Using cached Python 3.12.1" in third.output
     assert "Using cached pip 26.3" in third.output
     ran = pycnb.run(app, "python", "-c", "import pycnb_alpha; print(pycnb_alpha.__version__)")
@@ -55,6 +58,14 @@ def test_build_rebuild_and_change(pycnb: Pycnb, app: Path) -> None:
     gone = pycnb.run(app, "python", "-c", "import pycnb_beta")
     assert gone.returncode != 0
     assert "ModuleNotFoundError" in gone.output
+
+    # What is no longer listed but still required by what is stays: beta depends on alpha.
+    (app / "requirements.txt").write_text("pycnb-beta==1.0\n")
+    fourth = pycnb.build(app)
+    assert fourth.returncode == 0, fourth
+    assert "Removing what" not in fourth.output
+    both = "import pycnb_alpha, pycnb_beta; print(pycnb_alpha.__version__, pycnb_beta.__version__)"
+    assert pycnb.run(app, "python", "-c", both).output == "2.0 1.0\n"
 
 
 @pytest.mark.app("pip_basic")

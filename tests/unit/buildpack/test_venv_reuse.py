@@ -59,14 +59,24 @@ def test_a_syncing_tool_keeps_the_venv_when_inputs_change(
     assert decision.reasons == (reason,)
 
 
-def test_pip_starts_empty_on_any_change() -> None:
+def test_pip_syncs_the_kept_venv_when_requirements_change() -> None:
     old, new = (
         meta(package_manager="pip"),
         meta(package_manager="pip", requirements_digest="d" * 64),
     )
-    decision = decide(old, new, package_manager=PackageManager.PIP, syncs=False)
-    assert decision.action is VenvAction.RECREATE
+    decision = decide(old, new, package_manager=PackageManager.PIP, syncs=True)
+    assert decision.action is VenvAction.SYNC
     assert decision.reasons == ("The requirements changed",)
+
+
+def test_an_installer_that_cannot_sync_starts_empty_on_any_change() -> None:
+    old, new = (
+        meta(package_manager="pyproject"),
+        meta(package_manager="pyproject", project_digest="d" * 64),
+    )
+    decision = decide(old, new, package_manager=PackageManager.PYPROJECT, syncs=False)
+    assert decision.action is VenvAction.RECREATE
+    assert decision.reasons == ("The project files (pyproject.toml) changed",)
 
 
 @pytest.mark.parametrize(

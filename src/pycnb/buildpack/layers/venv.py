@@ -8,17 +8,19 @@ it always runs from a build-only layer of its own, so the image holds no install
 Unlike the reference design, which reinstalls into a fresh venv on every build, the previous venv
 is reused when nothing that decides its content changed: the lockfile or requirements files,
 pyproject.toml and the tool's config file, the groups chosen in BP_PYTHON_GROUPS, the Python, the
-installer version, the target, and the user's installer settings. What happens on a change
-depends on whether the installer *syncs* (makes the venv exactly match the lock, removing what
-was dropped):
+installer version, the target, and the user's installer settings. On a change, every installer
+*syncs* the kept venv: it ends up exactly as the requirements or lock say, with what they dropped
+removed, and only what changed is downloaded, unpacked and compiled.
 
-| what changed                                   | pip, requirements.txt | uv, Poetry          |
-|------------------------------------------------|-----------------------|---------------------|
-| nothing                                        | reuse, skip pip       | reuse, skip the tool|
-| lock, project files, groups, settings, version | fresh venv            | keep venv, sync     |
-| package manager, Python, arch, distro          | fresh venv            | fresh venv          |
+| what changed                                            | the venv                  |
+|---------------------------------------------------------|---------------------------|
+| nothing                                                 | reused, the tool not run  |
+| requirements or lock, project files, groups, settings,  | kept, synced              |
+| installer version                                       |                           |
+| package manager, Python, arch, distro                   | fresh                     |
 
-pip never uninstalls a package that was removed from requirements.txt, hence the fresh venv.
+uv and Poetry sync by themselves. pip never uninstalls what requirements.txt stopped listing, so
+after `pip install -r` pycnb removes what no requirement reaches any more (`unrequired.py`).
 Requirements that can change without any file changing (local paths, editable installs, VCS and
 direct URLs, `${VAR}`) turn reuse off for pip, and so does a pyproject.toml without a lockfile,
 since pip then installs the app's own code. A new package manager or Python never inherits the
@@ -30,6 +32,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import shlex
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -45,6 +49,7 @@ from pycnb.buildpack.package_manager import PackageManager
 from pycnb.buildpack.process import CommandFailed, run_captured, run_streamed
 from pycnb.buildpack.pyproject import PYPROJECT
 from pycnb.buildpack.requirements import RequirementsInputs
+from pycnb.buildpack.unrequired import read_report, unrequired_distributions
 from pycnb.cnb.context import BuildContext
 from pycnb.cnb.layer_env import Behavior, LayerEnv, Scope
 from pycnb.cnb.layers import (
@@ -209,6 +214,12 @@ class Venv:
     @property
     def python(self) -> Path:
         return self.path / "bin" / "python"
+
+    @property
+    def site_packages(self) -> Path:
+        # `lib/pythonX.Y/site-packages`: the one Python the venv was made with.
+        found = sorted(self.path.glob("lib/python3.*/site-packages"))
+        return found[0] if found else self.path / "lib" / "site-packages"
 
 
 @dataclass(frozen=True)
@@ -383,13 +394,14 @@ def _create_venv(runtime: PythonRuntime, venv: Venv, env: Mapping[str, str]) -> 
 
 @dataclass(frozen=True)
 class PipRequirementsInstall:
-    """`pip install -r requirements.txt`."""
+    """`pip install -r requirements.txt`, then, in a kept venv, uninstalling what the
+    requirements no longer need (see `unrequired.py`), which pip alone never does."""
 
     pip: Pip
     pip_cache_dir: Path
     requirements: RequirementsInputs
 
-    syncs = False  # pip never removes what requirements.txt no longer lists
+    syncs = True
     command = "pip install"
 
     @property
@@ -405,21 +417,64 @@ class PipRequirementsInstall:
         )
 
     def install(self, venv: Venv, *, app_dir: Path, env: Mapping[str, str], out: Output) -> None:
-        requirements_file = self.requirements.files[0]
+        requirements_file = str(self.requirements.files[0].relative_to(app_dir))
+        pip_env = _pip_env(env, venv, self.pip_cache_dir)
+        # A fresh venv has nothing to remove afterwards; a kept one may.
+        kept = any(venv.site_packages.glob("*.dist-info"))
         argv = [
             *self.pip.argv,
             "install",
             "--requirement",
-            str(requirements_file.relative_to(app_dir)),
+            requirements_file,
             "--no-input",
             "--progress-bar",
             "off",
         ]
-        with out.step(f"Installing dependencies from {requirements_file.name} with pip"):
+        with out.step(f"Installing dependencies from {requirements_file} with pip"):
             try:
-                run_streamed(argv, env=_pip_env(env, venv, self.pip_cache_dir), cwd=app_dir)
+                run_streamed(argv, env=pip_env, cwd=app_dir)
             except CommandFailed as error:
-                raise PipInstallFailed(requirements_file.name, error.returncode) from None
+                raise PipInstallFailed(requirements_file, error.returncode) from None
+        if kept:
+            self._remove_unrequired(venv, requirements_file, app_dir=app_dir, env=pip_env, out=out)
+
+    def _remove_unrequired(
+        self,
+        venv: Venv,
+        requirements_file: str,
+        *,
+        app_dir: Path,
+        env: Mapping[str, str],
+        out: Output,
+    ) -> None:
+        # The top-level requirements as pip reads them, resolved for the venv's interpreter.
+        listing = ["install", "--dry-run", "--ignore-installed", "--no-deps"]
+        listing += ["--requirement", requirements_file]
+        with tempfile.TemporaryDirectory(prefix="pycnb-pip-report-") as temp:
+            report = Path(temp) / "report.json"
+            argv = [*self.pip.argv, *listing, "--quiet", "--no-input", "--report", str(report)]
+            try:
+                run_captured(argv, env=env, cwd=app_dir)
+            except CommandFailed as error:
+                command = shlex.join(["pip", *listing])
+                raise InstallerFailed(
+                    PackageManager.PIP, command, error.returncode, error.output
+                ) from None
+            roots = read_report(report)
+        leftovers = unrequired_distributions(venv.site_packages, roots)
+        if not leftovers:
+            return
+        uninstall = ["uninstall", "--yes", *leftovers]
+        with out.step(f"Removing what {requirements_file} no longer needs: {', '.join(leftovers)}"):
+            try:
+                run_captured([*self.pip.argv, *uninstall], env=env, cwd=app_dir)
+            except CommandFailed as error:
+                raise InstallerFailed(
+                    PackageManager.PIP,
+                    shlex.join(["pip", *uninstall]),
+                    error.returncode,
+                    error.output,
+                ) from None
 
 
 @dataclass(frozen=True)
