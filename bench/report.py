@@ -32,6 +32,11 @@ def summarize(raw: Mapping[str, Any]) -> dict[str, Any]:
     targets: list[dict[str, Any]] = []
     for kind, data in raw.items():
         samples = data["samples"]
+        if "plain_pyc" not in samples["cold"]:
+            # pip compiles at install by default: its plain run is the compiled one.
+            samples = {
+                scenario: {**runs, "plain_pyc": runs["plain"]} for scenario, runs in samples.items()
+            }
         medians = {
             scenario: {
                 system: {
@@ -50,6 +55,7 @@ def summarize(raw: Mapping[str, Any]) -> dict[str, Any]:
             scenario: {
                 "total_vs_plain": _ratio(m["pycnb"]["total"], m["plain"]["total"]),
                 "total_vs_reference": _ratio(m["pycnb"]["total"], m["reference"]["total"]),
+                "total_vs_plain_pyc": _ratio(m["pycnb"]["total"], m["plain_pyc"]["total"]),
                 "buildpack_vs_reference": _ratio(m["pycnb"]["buildpack"], m["reference"]["total"]),
             }
             for scenario, m in medians.items()
@@ -59,6 +65,11 @@ def summarize(raw: Mapping[str, Any]) -> dict[str, Any]:
         )
         ratios["cold"]["total_without_python_and_tools_vs_plain"] = _ratio(
             cold_without_tools, medians["cold"]["plain"]["total"]
+        )
+        plain_pyc = medians["cold"]["plain_pyc"]["total"]
+        ratios["cold"]["total_without_python_vs_plain_pyc"] = _ratio(cold_without_python, plain_pyc)
+        ratios["cold"]["total_without_python_and_tools_vs_plain_pyc"] = _ratio(
+            cold_without_tools, plain_pyc
         )
         ratios["pin_change"]["total_vs_cold"] = _ratio(
             medians["pin_change"]["pycnb"]["total"], medians["cold"]["pycnb"]["total"]
@@ -133,8 +144,10 @@ def render_markdown(result: Mapping[str, Any]) -> str:
         f"CPython {meta['python']} on {meta['machine']}; {meta['iterations']} iteration(s) per "
         "scenario, systems alternating; medians. pycnb = the whole `pycnb build` (platform "
         "included), bp = the buildpack's own time from its log. plain = `python -m venv` + "
-        "`pip install -r` / `uv sync` / venv + `poetry sync`; reference = a fresh venv + pinned "
-        "pip from a warm pip cache on every build."
+        "`pip install -r` / `uv sync` / venv + `poetry sync`; plain+pyc = the same with bytecode "
+        "compiled, as pycnb does (`uv sync --compile-bytecode`, `poetry sync --compile`; pip "
+        "compiles by default, so for pip it is plain); reference = a fresh venv + pinned pip from "
+        "a warm pip cache on every build."
     )
     lines = [f"# pycnb benchmark {meta['timestamp']}", "", intro, ""]
     for kind, app in result["apps"].items():
@@ -142,15 +155,19 @@ def render_markdown(result: Mapping[str, Any]) -> str:
         lines += [
             f"## {kind} app",
             "",
-            "| scenario | pycnb | bp | plain | reference | pycnb/plain | pycnb/reference |",
-            "|---|---|---|---|---|---|---|",
+            (
+                "| scenario | pycnb | bp | plain | plain+pyc | reference | pycnb/plain "
+                "| pycnb/plain+pyc | pycnb/reference |"
+            ),
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for scenario in SCENARIOS:
             m, r = med[scenario], ratios[scenario]
             lines.append(
                 f"| {_SCENARIO_TITLES[scenario]} | {_s(m['pycnb']['total'])} | "
                 f"{_s(m['pycnb']['buildpack'])} | {_s(m['plain']['total'])} | "
-                f"{_s(m['reference']['total'])} | {r['total_vs_plain']:.2f}x | "
+                f"{_s(m['plain_pyc']['total'])} | {_s(m['reference']['total'])} | "
+                f"{r['total_vs_plain']:.2f}x | {r['total_vs_plain_pyc']:.2f}x | "
                 f"{r['total_vs_reference']:.2f}x |"
             )
         launch = app["launch_bytes"]
@@ -181,5 +198,24 @@ def render_markdown(result: Mapping[str, Any]) -> str:
         lines.append(
             f"| {t['app']} | {t['target']} | {shown} | {t['limit']} | "
             f"{'met' if t['met'] else '**not met**'} |"
+        )
+    lines += [
+        "",
+        (
+            "Like for like (not targets): the cold build against plain+pyc, which compiles "
+            "bytecode as pycnb does."
+        ),
+        "",
+        (
+            "| app | cold without the Python layer / plain+pyc | also without installing the "
+            "installer / plain+pyc |"
+        ),
+        "|---|---|---|",
+    ]
+    for kind, app in result["apps"].items():
+        cold = app["ratios"]["cold"]
+        lines.append(
+            f"| {kind} | {cold['total_without_python_vs_plain_pyc']:.2f}x | "
+            f"{cold['total_without_python_and_tools_vs_plain_pyc']:.2f}x |"
         )
     return "\n".join(lines) + "\n"

@@ -4,6 +4,8 @@
 - `Plain`: what a developer types. `python -m venv .venv` + `.venv/bin/pip install -r
   requirements.txt` (pip as bundled with that Python), `uv sync --locked`, or a venv +
   `poetry sync`. Rebuilds rerun the install command in the same project, as a developer would.
+  For uv and Poetry also `plain_pyc`, the same with bytecode compiled (`--compile-bytecode`,
+  `--compile`), as a production image build does; pip compiles by default.
 - `Reference`: the reference CNB strategy (heroku/buildpacks-python's pip path): every build makes
   a fresh `python -m venv --without-pip` and installs requirements.txt into it with the pinned pip
   from outside (`pip --python`), from a pip cache kept between builds. For uv and Poetry apps it
@@ -206,6 +208,9 @@ def _import_seconds(output: str) -> float:
 @dataclass
 class Plain(System):
     tools: Path = field(default=Path())
+    # `uv sync --compile-bytecode` / `poetry sync --compile`: what a production image build runs
+    # (pip compiles by default). pycnb compiles every build, so this is the like-for-like one.
+    compile_bytecode: bool = False
 
     def _env(self) -> dict[str, str]:
         return tool_env(
@@ -221,6 +226,7 @@ class Plain(System):
         total = 0.0
         if self.app.kind == "uv":
             argv = [str(self.tools / "uv"), "sync", "--locked", "--python", str(self.python)]
+            argv += ["--compile-bytecode"] if self.compile_bytecode else []
             env.pop("VIRTUAL_ENV")
             return {"total": _run(argv, cwd=self.app_dir, env=env)[0]}
         if not venv.exists():
@@ -229,6 +235,7 @@ class Plain(System):
             total += _run(argv, cwd=self.app_dir, env=env)[0]
         if self.app.kind == "poetry":
             argv = [str(self.tools / "poetry"), "sync", "--only", "main", "--no-interaction"]
+            argv += ["--compile"] if self.compile_bytecode else []
         else:
             argv = [str(venv / "bin" / "pip"), "install", "-r", "requirements.txt"]
         total += _run(argv, cwd=self.app_dir, env=env)[0]
