@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,3 +230,35 @@ def harness(tmp_path: Path) -> Harness:
 def names(listing: dict[str, Any]) -> set[str]:
     """Top-level entries of a layers listing."""
     return {path for path in listing if "/" not in path}
+
+
+def child_build(harness: Harness, patch: str = "") -> subprocess.CompletedProcess[str]:
+    """Run a build in another process, which may be killed half-way."""
+    script = textwrap.dedent(
+        """
+        import json, sys
+        from pathlib import Path
+        from pycnb.platform import GroupEntry, PlatformDirs, run_build
+        from pycnb.platform.target import Distro, TargetInfo
+        args = json.loads(sys.argv[1])
+        {patch}
+        run_build(
+            Path(args["app"]), PlatformDirs(Path(args["root"])),
+            [[GroupEntry(Path(p)) for p in args["group"]]],
+            user_env={{}}, log=print, host_env=args["host_env"],
+            target=TargetInfo("linux", "amd64", "", Distro("ubuntu", "24.04")),
+        )
+        """
+    ).format(patch=patch)
+    args = {
+        "app": str(harness.app),
+        "root": str(harness.dirs.root),
+        "group": [str(harness.buildpacks["a"])],
+        "host_env": harness.host_env,
+    }
+    return subprocess.run(
+        [sys.executable, "-c", script, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )

@@ -8,17 +8,13 @@ rather than trusted. A killed build is recovered by the next process that takes 
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import textwrap
 import tomllib
 
 import pytest
 
 from pycnb.platform.errors import BuildpackFailed, CannotReuseLayer, ImageDamaged, RootBusy
 from pycnb.platform.lock import root_lock
-from tests.conformance.conftest import Harness, layer, op, write
+from tests.conformance.conftest import Harness, child_build, layer, op, write
 
 WEB = write("launch.toml", '[[processes]]\ntype = "web"\ncommand = ["true"]\ndefault = true\n')
 V1 = [
@@ -167,44 +163,12 @@ def test_replacing_restored_files_keeps_the_image_and_the_cache(built: Harness) 
     assert built.record("a", "build")["own_layers"]["venv/lib/mod.py"]["text"] == "v1"
 
 
-def _child_build(harness: Harness, patch: str = "") -> subprocess.CompletedProcess[str]:
-    """Run a build in another process, which may be killed half-way."""
-    script = textwrap.dedent(
-        """
-        import json, sys
-        from pathlib import Path
-        from pycnb.platform import GroupEntry, PlatformDirs, run_build
-        from pycnb.platform.target import Distro, TargetInfo
-        args = json.loads(sys.argv[1])
-        {patch}
-        run_build(
-            Path(args["app"]), PlatformDirs(Path(args["root"])),
-            [[GroupEntry(Path(p)) for p in args["group"]]],
-            user_env={{}}, log=print, host_env=args["host_env"],
-            target=TargetInfo("linux", "amd64", "", Distro("ubuntu", "24.04")),
-        )
-        """
-    ).format(patch=patch)
-    args = {
-        "app": str(harness.app),
-        "root": str(harness.dirs.root),
-        "group": [str(harness.buildpacks["a"])],
-        "host_env": harness.host_env,
-    }
-    return subprocess.run(
-        [sys.executable, "-c", script, json.dumps(args)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def test_killed_mid_build_is_recovered_by_the_next_launch(built: Harness) -> None:
     before = _snapshot(built)
     built.script(
         "a", build=[*KEEP, op("append", path="dl/pkg.whl", text="-partial"), op("kill_platform")]
     )
-    child = _child_build(built)
+    child = child_build(built)
     assert child.returncode == -9, child.stdout + child.stderr
     assert (built.dirs.txn / "journal.toml").exists()  # the leftover state
     assert (built.dirs.prev / "layers").is_dir()
@@ -233,7 +197,7 @@ def test_killed_after_the_commit_point_rolls_forward(built: Harness) -> None:
         "from pycnb.platform.journal import Transaction\n"
         "Transaction._roll_forward = lambda self, journal: os._exit(9)"
     )
-    child = _child_build(built, patch)
+    child = child_build(built, patch)
     assert child.returncode == 9, child.stdout + child.stderr
     committing = tomllib.loads((built.dirs.txn / "journal.toml").read_text())
     assert committing["state"] == "committing"

@@ -172,17 +172,26 @@ class LayerEnv:
         return result
 
     def write_to(self, layer_dir: Path) -> None:
-        """Replace the layer's env directories with files for exactly these modifications."""
-        for env_dir in Scope:
-            shutil.rmtree(layer_dir / env_dir.value, ignore_errors=True)
+        """Replace the layer's env directories with files for exactly these modifications.
+
+        Files that already say exactly this are left alone: a restored layer then stays the
+        very tree the cache holds, which a platform can carry over without relinking it.
+        """
+        wanted: dict[str, str] = {}
         for scope, modification in self.entries:
-            directory = layer_dir / scope.value
-            directory.mkdir(parents=True, exist_ok=True)
-            (directory / modification.file_name).write_text(modification.value)
+            wanted[f"{scope.value}/{modification.file_name}"] = modification.value
             if modification.behavior in (Behavior.PREPEND, Behavior.APPEND):
                 # Always write the delimiter: without NAME.delim the lifecycle glues values
                 # together with nothing in between.
-                (directory / f"{modification.name}.delim").write_text(modification.delimiter)
+                wanted[f"{scope.value}/{modification.name}.delim"] = modification.delimiter
+        if _env_files(layer_dir) == wanted:
+            return
+        for env_dir in Scope:
+            shutil.rmtree(layer_dir / env_dir.value, ignore_errors=True)
+        for relative, value in wanted.items():
+            path = layer_dir / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(value)
 
     @classmethod
     def read_from(cls, layer_dir: Path) -> LayerEnv:
@@ -199,6 +208,25 @@ class LayerEnv:
         for scope in scopes:
             entries.extend((scope, mod) for mod in read_env_dir(layer_dir / scope.value))
         return cls(tuple(entries))
+
+
+def _env_files(layer_dir: Path) -> dict[str, str] | None:
+    """Every file under the layer's env directories, by relative path; None if unreadable or if
+    anything but regular files and directories is there."""
+    found: dict[str, str] = {}
+    for env_dir in Scope:
+        root = layer_dir / env_dir.value
+        if not root.exists():
+            continue
+        for path in root.rglob("*"):
+            if path.is_symlink() or not (path.is_file() or path.is_dir()):
+                return None
+            if path.is_file():
+                try:
+                    found[path.relative_to(layer_dir).as_posix()] = path.read_text()
+                except (OSError, UnicodeDecodeError):
+                    return None
+    return found
 
 
 def read_env_dir(directory: Path) -> list[Modification]:

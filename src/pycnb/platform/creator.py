@@ -2,7 +2,8 @@
 
 A build: lock the root, finish any interrupted build, write the user env to `<platform>/env/`,
 begin a transaction (the previous image is parked), copy the app into a fresh workspace, then
-detect, restore, build, export, and commit. Any failure - a buildpack's, the platform's, or
+detect, restore (which may borrow unchanged cached launch layers from the parked image through
+the transaction), build, export, and commit. Any failure - a buildpack's, the platform's, or
 Ctrl-C - rolls the transaction back: nothing of the failed build is exported or cached, and the
 previous image is back in place (rule 19).
 """
@@ -160,6 +161,7 @@ def _build(
         previous=previous,
         cache=None if clear_cache else CacheStore(dirs.cache),
         log=log,
+        borrow=txn.borrow,
     )
     txn.sealed(restored.seals)
     lap("restore")
@@ -187,8 +189,9 @@ def _build(
         image_dir=txn.image_staging,
         cache_dir=txn.cache_staging,
         log=log,
+        restored=restored.seals,
     )
-    txn.commit(exported.moves)
+    txn.commit(exported.moves, exported.carried)
     lap("export")
     durations["total"] = time.monotonic() - start
     return BuildResult(

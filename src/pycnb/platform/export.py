@@ -15,6 +15,15 @@ Copies the lifecycle's exporter and cacher (`phase/exporter.go`, `phase/cache.go
 Nothing is copied. Launch layers stay where the build made them (they are the image, at the same
 absolute path, rule 42); cached launch layers are hard-linked into the cache; cache-only layers
 are renamed into it. All of it lands in staging directories; `journal.py` commits them.
+
+A cached launch layer that restore handed out (linked from the old cache, or borrowed from the
+previous image as exactly that tree) is not linked into the new cache again: the old cache's copy
+is carried over at commit, and only the entries the build changed in it are synced (a
+buildpack rewriting its env files, a package added to a venv), so the cost follows the change,
+not the layer's size. `fstree.compare_trees` finds those entries by path and inode identity, which
+is all a tree of hard links holds: a file the build wrote in place is the very inode the old
+cache's copy has, so it needs nothing. The same walk tells which entries still need the
+constant mtime, so the layer is not walked again to normalize it.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pycnb.cnb.layers import LayerTypes
@@ -36,13 +45,15 @@ from pycnb.platform.errors import (
     InvalidBuildpackOutput,
     LayerWithoutContents,
 )
-from pycnb.platform.fstree import link_tree, normalize_mtimes, remove
+from pycnb.platform.fstree import compare_trees, link_tree, normalize_mtimes, remove, stamp
 from pycnb.platform.layers_dir import LayerState, read_layers
 from pycnb.platform.processes import write_launch_metadata
 from pycnb.platform.sbom import SbomFile, scan_sboms
+from pycnb.platform.seals import LayerSeal
 from pycnb.platform.stores import (
     BuildpackRecord,
     CacheStore,
+    CarriedLayer,
     ImageStore,
     LayerRecord,
     Records,
@@ -66,6 +77,7 @@ class ExportResult:
     layers: tuple[ExportedLayer, ...]
     cached: tuple[str, ...]  # "<bp>:<layer>"
     moves: tuple[tuple[Path, Path], ...]  # reused layers: previous image -> new image
+    carried: tuple[CarriedLayer, ...] = ()  # restored cached layers: old cache -> new cache
 
 
 @dataclass
@@ -74,10 +86,13 @@ class _Staging:
     cache: CacheStore
     previous: ImageStore
     previous_records: Records
+    restored: dict[tuple[str, str], LayerSeal]  # what restore linked or borrowed, by layer
     log: Callable[[str], None]
-    exported: list[ExportedLayer]
-    cached: list[str]
-    moves: list[tuple[Path, Path]]
+    exported: list[ExportedLayer] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    moves: list[tuple[Path, Path]] = field(default_factory=list)
+    carried: list[CarriedLayer] = field(default_factory=list)
+    stamped: list[Path] = field(default_factory=list)  # layers already given the constant mtime
 
 
 def export(
@@ -89,18 +104,18 @@ def export(
     image_dir: Path,
     cache_dir: Path,
     log: Callable[[str], None],
+    restored: Sequence[LayerSeal] = (),
 ) -> ExportResult:
     """Stage the new image metadata in `image_dir` and the new cache in `cache_dir`; leave in
-    `dirs.layers` exactly the image's layers."""
+    `dirs.layers` exactly the image's layers. `restored`, restore's seals, says which old cache
+    copies the build's layers came from: those are carried over rather than linked again."""
     staging = _Staging(
         image=ImageStore(image_dir, dirs.layers),
         cache=CacheStore(cache_dir),
         previous=previous,
         previous_records=previous.read() if previous.exists() else Records(),
+        restored={(seal.buildpack_id, seal.layer): seal for seal in restored},
         log=log,
-        exported=[],
-        cached=[],
-        moves=[],
     )
     # Check everything that can fail before changing anything, so a failed export leaves the
     # build's layers (and what they share with the cache) as they were.
@@ -128,11 +143,17 @@ def export(
     if output.processes.default_type:
         log(f"Default process type: {output.processes.default_type}")
     normalize_mtimes(dirs.workspace)
-    normalize_mtimes(dirs.layers)  # only this build's layers: reused ones move in at commit
+    # Only this build's layers: reused ones move in at commit.
+    normalize_mtimes(dirs.layers, skip=staging.stamped)
     write_records(staging.image.metadata_path, Records(tuple(image_bps), output.labels))
     staging.cache.root.mkdir(parents=True, exist_ok=True)
     staging.cache.write(Records(tuple(cache_bps)))
-    return ExportResult(tuple(staging.exported), tuple(staging.cached), tuple(staging.moves))
+    return ExportResult(
+        tuple(staging.exported),
+        tuple(staging.cached),
+        tuple(staging.moves),
+        tuple(staging.carried),
+    )
 
 
 @dataclass(frozen=True)
@@ -161,13 +182,21 @@ def _check_buildpack(
 
 def _reusable(
     descriptor: BuildpackDescriptor, layer: LayerState, staging: _Staging
-) -> LayerRecord | None:
+) -> tuple[LayerRecord, Path] | None:
+    """The previous image's record of the layer, and where its contents are now."""
     previous_bp = staging.previous_records.buildpack(descriptor.id)
     previous = previous_bp.layer(layer.name) if previous_bp is not None else None
-    source = staging.previous.layer_dir(descriptor.id, layer.name)
-    if previous is None or not previous.types.launch or not source.is_dir():
+    if previous is None or not previous.types.launch:
         return None
-    return previous
+    source = staging.previous.layer_dir(descriptor.id, layer.name)
+    seal = staging.restored.get((descriptor.id, layer.name))
+    if not source.is_dir() and seal is not None and seal.borrowed:
+        # Restore lent the image's copy to the build, which then removed it; the old cache's
+        # copy was exactly that tree.
+        source = seal.cache_dir
+    if not source.is_dir():
+        return None
+    return previous, source
 
 
 def _export_buildpack(item: _Checked, staging: _Staging) -> tuple[BuildpackRecord, BuildpackRecord]:
@@ -221,12 +250,17 @@ def _export_launch_layer(
             ExportedLayer(descriptor.id, layer.name, layer.types, reused=False, path=layer.path)
         )
         return LayerRecord(layer.name, layer.types, layer.metadata, generation)
-    previous = _reusable(descriptor, layer, staging)
-    if previous is None:  # _check_buildpack ruled this out
+    reusable = _reusable(descriptor, layer, staging)
+    if reusable is None:  # _check_buildpack ruled this out
         raise CannotReuseLayer(descriptor.id, layer.name)
-    source = staging.previous.layer_dir(descriptor.id, layer.name)
+    previous, source = reusable
     staging.log(f"Reusing layer {identifier!r}")
-    staging.moves.append((source, layer.path))
+    if source == staging.previous.layer_dir(descriptor.id, layer.name):
+        staging.moves.append((source, layer.path))
+    else:
+        # The cache's copy must stay where it is until the commit point, and its directories
+        # were never stamped: a new tree of links, normalized with this build's layers.
+        link_tree(source, layer.path)
     staging.exported.append(
         ExportedLayer(descriptor.id, layer.name, layer.types, reused=True, path=layer.path)
     )
@@ -241,12 +275,33 @@ def _cache_layer(descriptor: BuildpackDescriptor, layer: LayerState, staging: _S
         return False
     destination = staging.cache.layer_dir(descriptor.id, layer.name)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    if layer.types.launch:
-        link_tree(layer.path, destination)  # it stays in the image too
-    else:
+    if not layer.types.launch:
         layer.path.rename(destination)
+    elif not _carry_over(descriptor, layer, destination, staging):
+        link_tree(layer.path, destination)  # it stays in the image too
     staging.log(f"Adding cache layer {identifier!r}")
     staging.cached.append(identifier)
+    return True
+
+
+def _carry_over(
+    descriptor: BuildpackDescriptor, layer: LayerState, destination: Path, staging: _Staging
+) -> bool:
+    """Plan to carry the old cache's copy of a restored layer over to `destination`, synced
+    with the build's changes; False if restore did not hand it out (or it cannot be read)."""
+    seal = staging.restored.get((descriptor.id, layer.name))
+    if seal is None:
+        return False
+    comparison = compare_trees(layer.path, seal.cache_dir)
+    if comparison is None:
+        return False
+    staging.carried.append(
+        CarriedLayer(seal.cache_dir, destination, layer.path, comparison.differences)
+    )
+    # Nothing else writes to the layer before normalize_mtimes: what is unstamped now is all
+    # there is to stamp.
+    stamp(layer.path, comparison.unstamped)
+    staging.stamped.append(layer.path)
     return True
 
 

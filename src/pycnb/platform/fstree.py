@@ -1,8 +1,11 @@
 """File-tree operations the platform needs, none of which copies file contents (except the app).
 
 Restore, export and cache move layers with `rename` (same filesystem, O(1)) or rebuild their
-directory skeleton and hard-link the files (O(number of files), no data copied). A venv of 10k
-files therefore costs milliseconds per build, not a copy of its megabytes.
+directory skeleton and hard-link the files (O(number of files), no data copied, but one mkdir per
+directory and one link per file, and later as many rmdirs and unlinks to delete the old tree: on
+a slow disk that is most of a warm rebuild). `compare_trees` tells when a tree that already exists
+is exactly the one a link would make, so the caller can rename it instead, and which few entries
+differ when it is not; `sync_tree` then updates an old tree by those entries only.
 
 Hard links share the inode, so an in-place write through one name shows through all of them;
 `seals.py` is what makes that safe. This module also provides the filesystem clock used there:
@@ -19,7 +22,7 @@ import os
 import shutil
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +30,9 @@ __all__ = [
     "NORMALIZED_MTIME",
     "LinkedFile",
     "TamperedFile",
+    "TreeComparison",
     "changed_paths",
+    "compare_trees",
     "copy_app",
     "fingerprint",
     "fs_now",
@@ -35,6 +40,8 @@ __all__ = [
     "link_tree",
     "normalize_mtimes",
     "remove",
+    "stamp",
+    "sync_tree",
 ]
 
 # 1980-01-01T00:00:01Z, what the lifecycle stamps on every exported file (NormalizedModTime).
@@ -114,13 +121,171 @@ def link_tree(
     return linked
 
 
-def normalize_mtimes(root: Path) -> int:
+@dataclass(frozen=True)
+class TreeComparison:
+    """How a tree stands against a reference tree (see `compare_trees`)."""
+
+    # Relative paths ("" is the root) where they differ, sorted (so parents come first): an
+    # entry only one of them has, a different kind, a non-directory that is another inode, a
+    # directory with another mode. A directory only the tree has is listed with all it holds.
+    differences: tuple[str, ...]
+    files: tuple[LinkedFile, ...]  # the tree's non-directory entries, with their lstat
+    newest_ctime_ns: int  # the latest ctime in the tree, its root and directories included
+    unstamped: tuple[str, ...]  # the tree's entries whose mtime is not NORMALIZED_MTIME
+
+    def identical_since(self, since_ns: int) -> bool:
+        """The tree is what `link_tree(reference, ...)` would make (so renaming it serves
+        instead), and nothing in it changed after `since_ns`. A write, chmod or link change
+        moves an inode's ctime; adding, removing or renaming an entry moves its directory's."""
+        return not self.differences and self.newest_ctime_ns <= since_ns
+
+
+def compare_trees(tree: Path, reference: Path) -> TreeComparison | None:
+    """Compare two directory trees on one filesystem, reading only. None when either is not a
+    readable directory, or they are on different devices (inode numbers are per device).
+
+    The reference's inodes come from `readdir` (d_ino), not lstat: half the syscalls. Where a
+    filesystem reports d_ino differently from st_ino (some overlayfs setups) every file
+    differs, which costs speed, never correctness.
+    """
+    try:
+        tree_root, reference_root = os.lstat(tree), os.lstat(reference)
+        if not (
+            stat.S_ISDIR(tree_root.st_mode)
+            and stat.S_ISDIR(reference_root.st_mode)
+            and tree_root.st_dev == reference_root.st_dev
+        ):
+            return None
+        return _compare_below(str(tree), str(reference), tree_root, reference_root)
+    except OSError:
+        return None
+
+
+def _compare_below(
+    tree: str, reference: str, tree_root: os.stat_result, reference_root: os.stat_result
+) -> TreeComparison:
+    differences: list[str] = []
+    if stat.S_IMODE(tree_root.st_mode) != stat.S_IMODE(reference_root.st_mode):
+        differences.append("")
+    files: list[LinkedFile] = []
+    unstamped: list[str] = [] if tree_root.st_mtime_ns == _NORMALIZED_NS else [""]
+    newest = tree_root.st_ctime_ns
+    stack: list[tuple[str, str | None, str]] = [(tree, reference, "")]
+    while stack:
+        tree_dir, reference_dir, relative_dir = stack.pop()
+        expected: dict[str, os.DirEntry[str]] = {}
+        if reference_dir is not None:
+            with os.scandir(reference_dir) as entries:
+                expected = {entry.name: entry for entry in entries}
+        with os.scandir(tree_dir) as entries:
+            for entry in entries:
+                relative = f"{relative_dir}{entry.name}"
+                st = entry.stat(follow_symlinks=False)
+                newest = max(newest, st.st_ctime_ns)
+                if st.st_mtime_ns != _NORMALIZED_NS:
+                    unstamped.append(relative)
+                twin = expected.pop(entry.name, None)
+                twin_is_dir = twin is not None and twin.is_dir(follow_symlinks=False)
+                if stat.S_ISDIR(st.st_mode):
+                    if twin is None or not twin_is_dir:
+                        differences.append(relative)
+                        stack.append((entry.path, None, f"{relative}/"))
+                        continue
+                    if stat.S_IMODE(twin.stat(follow_symlinks=False).st_mode) != stat.S_IMODE(
+                        st.st_mode
+                    ):
+                        differences.append(relative)
+                    stack.append((entry.path, twin.path, f"{relative}/"))
+                    continue
+                files.append(LinkedFile(relative, st))
+                if twin is None or twin_is_dir or twin.inode() != st.st_ino:
+                    differences.append(relative)
+        differences.extend(f"{relative_dir}{name}" for name in expected)  # only the reference's
+    differences.sort()
+    return TreeComparison(tuple(differences), tuple(files), newest, tuple(unstamped))
+
+
+def sync_tree(source: Path, target: Path, paths: Sequence[str]) -> None:
+    """Make `target` match `source` at `paths` (`compare_trees(source, target).differences`):
+    hard-link source's non-directory entries, create its directories, remove what it lacks,
+    give directories its modes. Idempotent, so it can simply run again after a crash; the
+    rest of `target` is assumed to match already."""
+    parents = {os.path.dirname(p) for p in paths if p}
+    # Let the directories take changes, whatever modes the old tree or an interrupted sync
+    # left them; their final modes are set last.
+    for relative in sorted(parents):
+        directory = _under(target, relative)
+        st = _lstat_or_none(directory)
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            os.chmod(directory, stat.S_IMODE(st.st_mode) | stat.S_IRWXU)
+    directories = set(parents)
+    for relative in paths:
+        if _sync_entry(_under(source, relative), _under(target, relative), relative):
+            directories.add(relative)
+    for relative in sorted(directories, reverse=True):  # deepest first, as in link_tree
+        mode = stat.S_IMODE(os.lstat(_under(source, relative)).st_mode)
+        os.chmod(_under(target, relative), mode)
+
+
+def _sync_entry(src: str, dst: str, relative: str) -> bool:
+    """Make `dst` what `src` is (a directory only as such, not its contents); returns whether
+    it is a directory, whose mode the caller sets."""
+    if not relative:
+        return True  # the root: only its mode can differ
+    st = _lstat_or_none(src)
+    existing = _lstat_or_none(dst)
+    if st is None:
+        remove(Path(dst))
+        return False
+    if stat.S_ISDIR(st.st_mode):
+        if existing is not None and not stat.S_ISDIR(existing.st_mode):
+            os.unlink(dst)
+            existing = None
+        if existing is None:
+            os.mkdir(dst)
+        return True
+    if existing is not None:
+        if existing.st_ino == st.st_ino:
+            return False  # linked by an earlier, interrupted run
+        if stat.S_ISDIR(existing.st_mode):
+            remove(Path(dst))
+        else:
+            os.unlink(dst)
+    os.link(src, dst, follow_symlinks=False)
+    return False
+
+
+def _under(root: Path, relative: str) -> str:
+    return os.path.join(root, relative) if relative else str(root)
+
+
+def _lstat_or_none(path: str) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+
+
+def stamp(root: Path, relatives: Iterable[str]) -> None:
+    """Give these entries under `root` ("" is the root itself) NORMALIZED_MTIME: the
+    `unstamped` of a comparison, instead of walking a whole tree with normalize_mtimes."""
+    times = (_NORMALIZED_NS, _NORMALIZED_NS)
+    for relative in relatives:
+        os.utime(_under(root, relative), ns=times, follow_symlinks=False)
+
+
+def normalize_mtimes(root: Path, *, skip: Collection[Path] = ()) -> int:
     """Stamp every entry under `root` with NORMALIZED_MTIME, as the lifecycle's layer tarballs
-    do. Entries already stamped are left alone (no ctime change, fewer syscalls on rebuilds).
+    do. Entries already stamped are left alone (no ctime change, fewer syscalls on rebuilds),
+    and so are the trees in `skip` (directories the caller knows are stamped throughout).
     Returns how many entries were changed."""
     changed = 0
     times = (_NORMALIZED_NS, _NORMALIZED_NS)
-    for directory, dirnames, filenames in os.walk(root, topdown=False):
+    skipped = {str(path) for path in skip}
+    # Top-down so that skipped trees are never entered; the order does not matter otherwise,
+    # since stamping an entry leaves its directory's mtime alone.
+    for directory, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if os.path.join(directory, d) not in skipped]
         for name in (*filenames, *dirnames):
             path = os.path.join(directory, name)
             if os.lstat(path).st_mtime_ns != _NORMALIZED_NS:

@@ -7,7 +7,10 @@ success that is harmless: the cache and image are rebuilt from this build. On fa
 platform must know.
 
 So restore records, for every file it links, the inode's size, mtime, mode and link count, and
-the filesystem time T after the last link (`fstree.fs_now`). Any later write, chmod,
+the filesystem time T after the last link (`fstree.fs_now`). A layer that restore did not link but
+borrowed (the previous image's own copy, renamed into the build because it was exactly the
+cache's tree; see `restore.py`) is sealed the same way: it holds the same inodes, only without
+the extra link, so the link count recorded is the one it already had. Any later write, chmod,
 touch or link change to that inode sets its ctime past T, and ctime cannot be set back from user
 space. After a failed build, a file counts as modified if its size, mtime or mode changed, or
 if its ctime passed T while its link count did not change. A build that merely deleted or
@@ -43,7 +46,7 @@ class FileSeal:
     size: int
     mtime_ns: int
     mode: int
-    nlink: int  # after restore linked it into the build
+    nlink: int  # once restore linked (or borrowed) it into the build
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class LayerSeal:
     cache_dir: Path  # the cache's copy of the layer
     shared_with_image: bool  # the previous image holds these very inodes
     files: tuple[FileSeal, ...]
+    borrowed: bool = False  # the build got the previous image's own tree, not links to it
 
     @classmethod
     def from_linked(
@@ -63,7 +67,11 @@ class LayerSeal:
         *,
         shared_with_image: bool,
         linked: Sequence[LinkedFile],
+        borrowed: bool = False,
     ) -> LayerSeal:
+        """`linked`: each file's lstat before restore linked it (or, if `borrowed`, when restore
+        checked the tree it renamed)."""
+        added_links = 0 if borrowed else 1
         files = tuple(
             FileSeal(
                 f.relative,
@@ -71,11 +79,11 @@ class LayerSeal:
                 f.before.st_size,
                 f.before.st_mtime_ns,
                 f.before.st_mode,
-                f.before.st_nlink + 1,
+                f.before.st_nlink + added_links,
             )
             for f in linked
         )
-        return cls(buildpack_id, layer, cache_dir, shared_with_image, files)
+        return cls(buildpack_id, layer, cache_dir, shared_with_image, files, borrowed)
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,7 @@ def write_seal(path: Path, seal: LayerSeal) -> None:
         "layer": seal.layer,
         "cache_dir": str(seal.cache_dir),
         "shared_with_image": seal.shared_with_image,
+        "borrowed": seal.borrowed,
         "files": [[f.path, f.ino, f.size, f.mtime_ns, f.mode, f.nlink] for f in seal.files],
     }
     temp = path.with_name(path.name + ".tmp")
@@ -130,4 +139,5 @@ def read_seal(path: Path) -> LayerSeal:
         cache_dir=Path(data["cache_dir"]),
         shared_with_image=data["shared_with_image"],
         files=tuple(FileSeal(*row) for row in data["files"]),
+        borrowed=data.get("borrowed", False),
     )

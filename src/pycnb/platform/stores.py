@@ -36,6 +36,7 @@ from pycnb.platform.fstree import remove
 __all__ = [
     "BuildpackRecord",
     "CacheStore",
+    "CarriedLayer",
     "ImageStore",
     "LayerRecord",
     "Records",
@@ -217,6 +218,19 @@ class CacheStore:
             self.write(records.without_layer(buildpack_id, layer))
         remove(self.layer_dir(buildpack_id, layer))
         remove(self.sbom_dir(buildpack_id, layer))
+
+
+@dataclass(frozen=True)
+class CarriedLayer:
+    """A cached layer the new cache takes over from the old one at commit, instead of a new
+    tree of links to the build's layer: `old` (the old cache's copy) moves to `new` (in the
+    staged cache), then the `differences` between them are synced from `built`, the build's
+    layer, which is the image's from then on (`fstree.compare_trees`, `fstree.sync_tree`)."""
+
+    old: Path
+    new: Path
+    built: Path
+    differences: tuple[str, ...]
 
 
 class ImageStore:

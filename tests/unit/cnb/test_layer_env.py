@@ -103,6 +103,23 @@ def test_write_replaces_previous_env_files(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "env").iterdir()) == ["NEW.override"]
 
 
+def test_writing_the_same_env_again_leaves_the_files_alone(tmp_path: Path) -> None:
+    env = (
+        LayerEnv()
+        .add(Scope.ALL, Behavior.PREPEND, "PATH", "/opt/bin", ":")
+        .add(ProcessScope(WEB), Behavior.OVERRIDE, "WEB", "1")
+    )
+    env.write_to(tmp_path)
+    files = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    inodes = [p.stat().st_ino for p in files]
+    env.write_to(tmp_path)
+    assert [p.stat().st_ino for p in files] == inodes  # not even rewritten in place
+
+    changed = env.add(Scope.ALL, Behavior.OVERRIDE, "NEW", "1")
+    changed.write_to(tmp_path)
+    assert (tmp_path / "env" / "NEW.override").read_text() == "1"
+
+
 def test_read_env_dir_follows_lifecycle_suffix_rules(tmp_path: Path) -> None:
     (tmp_path / "BARE").write_text("override me")
     (tmp_path / "P.prepend").write_text("p")
