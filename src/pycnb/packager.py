@@ -13,6 +13,7 @@ The local platform (`platform/`) and the CLI stay out: the buildpack never impor
 
 from __future__ import annotations
 
+import filecmp
 import gzip
 import importlib.metadata
 import importlib.util
@@ -258,6 +259,10 @@ def _swap_into_place(staging: Path, output: Path) -> None:
     if not output.exists():
         staging.rename(output)
         return
+    if _same_bundle(staging, output):
+        # Kept, not replaced: the local platform packages before every build, and an unchanged
+        # bundle keeps the bytecode its interpreter cached on the previous run.
+        return
     # Two renames leave a short window without `output`, but never a mixed or partial bundle.
     retired = Path(tempfile.mkdtemp(prefix=f".{output.name}.old.", dir=output.parent))
     retired.rmdir()
@@ -270,8 +275,26 @@ def _swap_into_place(staging: Path, output: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
+def _same_bundle(new: Path, old: Path) -> bool:
+    """Same paths, modes and bytes; bytecode caches a run left in `old` do not count."""
+    new_paths, old_paths = list(_walk_sorted(new)), list(_walk_sorted(old))
+    if [p.relative_to(new) for p in new_paths] != [p.relative_to(old) for p in old_paths]:
+        return False
+    for a, b in zip(new_paths, old_paths, strict=True):
+        a_stat, b_stat = a.lstat(), b.lstat()
+        if a_stat.st_mode != b_stat.st_mode:
+            return False
+        if a.is_file() and not filecmp.cmp(a, b, shallow=False):
+            return False
+    return True
+
+
 def _walk_sorted(top: Path) -> Iterator[Path]:
+    """Every entry under `top`, sorted, except the `__pycache__` directories Python writes when
+    it runs the bundle in place (never part of a bundle)."""
     for path in sorted(top.iterdir()):
+        if path.name == "__pycache__":
+            continue
         yield path
         if path.is_dir() and not path.is_symlink():
             yield from _walk_sorted(path)

@@ -142,7 +142,7 @@ def test_tgz_holds_the_bundle_at_its_root_with_modes(bundle: Path, tmp_path: Pat
     tgz = write_tgz(bundle, tmp_path / "buildpack.tgz")
     with tarfile.open(tgz, "r:gz") as tar:
         members = {m.name: m for m in tar.getmembers()}
-    assert {name for name, m in members.items() if m.isfile()} == _files(bundle)
+    assert {name for name, m in members.items() if m.isfile()} == _source_files(bundle)
     assert "buildpack.toml" in members
     assert members["bin/detect"].mode == 0o755
     assert members["bin/build"].mode == 0o755
@@ -173,6 +173,26 @@ def test_repackaging_replaces_the_previous_bundle(tmp_path: Path) -> None:
     package_buildpack(output)
     assert not (output / "lib" / "stale.py").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["bp"]  # no staging or retired leftovers
+
+
+def test_an_unchanged_bundle_is_kept_with_its_bytecode_cache(tmp_path: Path) -> None:
+    output = package_buildpack(tmp_path / "bp")
+    init = output / "lib" / "pycnb" / "__init__.py"
+    inode = init.stat().st_ino
+    cache = output / "lib" / "pycnb" / "__pycache__"
+    cache.mkdir()
+    (cache / "__init__.cpython-312.pyc").write_bytes(b"written by a run")
+    package_buildpack(output)
+    assert init.stat().st_ino == inode, "kept, not replaced"
+    assert (cache / "__init__.cpython-312.pyc").is_file()
+    # ...but the bytecode cache never reaches a tarball.
+    with tarfile.open(write_tgz(output, tmp_path / "bp.tgz")) as tar:
+        assert not [n for n in tar.getnames() if "__pycache__" in n]
+
+    init.write_text(init.read_text() + "# changed\n")
+    package_buildpack(output)
+    assert "# changed" not in init.read_text(), "a changed bundle is replaced"
+    assert not cache.exists()
 
 
 def test_a_failed_package_leaves_the_previous_bundle_intact(
