@@ -37,6 +37,7 @@ def test_build_skip_on_rebuild_and_sync_after_a_lock_change(
         "Running: poetry sync --only main",
     ]:
         assert line in first.output, first
+    assert "Installing pip" not in first.output, "a Poetry app needs no pip layer"
     ran = pycnb.run(app, "python", "app.py")
     assert ran.output == "alpha 2.0 beta 1.0\n", ran
     assert not imports(pycnb, app, "pycnb_devtool"), "the dev group stays out by default"
@@ -128,3 +129,25 @@ def test_launch_image_holds_no_installer_and_pycs_stay_valid(
     result = pycnb.build(app)
     assert result.returncode == 0, result
     assert_launch_image_is_installer_free(pycnb, app, "pycnb_beta")
+
+
+def test_poetry_missing_from_the_index_fails_clearly_and_the_next_build_recovers(
+    pycnb: Pycnb, app: Path, locker: Locker, tmp_path: Path
+) -> None:
+    locker.poetry(app)
+    empty = tmp_path / "empty-wheelhouse"
+    empty.mkdir()
+    failed = pycnb.build(app, env={"PIP_FIND_LINKS": str(empty)})
+    assert_clean_error(
+        failed,
+        "[ERROR] Installing Poetry failed",
+        f"`pip install poetry=={POETRY_VERSION}` exited with status 1",
+        "PIP_INDEX_URL",
+    )
+    assert "Installing dependencies from poetry.lock" not in failed.output
+
+    # The failed build cached nothing, and its half-made venv is not mistaken for Poetry.
+    again = pycnb.build(app)
+    assert again.returncode == 0, again
+    assert f"Installing Poetry {POETRY_VERSION}..." in again.output
+    assert pycnb.run(app, "python", "app.py").output == "alpha 2.0 beta 1.0\n"

@@ -36,6 +36,7 @@ def test_build_skip_on_rebuild_and_sync_after_a_lock_change(
         "Running: uv sync --locked --no-default-groups",
     ]:
         assert line in first.output, first
+    assert "Installing pip" not in first.output, "a uv app needs no pip layer"
     ran = pycnb.run(app, "python", "app.py")
     assert ran.output == "alpha 2.0 beta 1.0\n", ran
     assert not imports(pycnb, app, "pycnb_devtool"), "the dev group stays out by default"
@@ -52,6 +53,7 @@ def test_build_skip_on_rebuild_and_sync_after_a_lock_change(
         assert line in second.output, second
     assert "Installing" not in second.output
     assert "Running: uv" not in second.output
+    assert "cached pip" not in second.output
 
     # The lock drops pycnb-beta: the venv is kept and synced, and beta is gone.
     pyproject = app / "pyproject.toml"
@@ -138,3 +140,25 @@ def test_launch_image_holds_no_installer_and_pycs_stay_valid(
     result = pycnb.build(app)
     assert result.returncode == 0, result
     assert_launch_image_is_installer_free(pycnb, app, "pycnb_beta")
+
+
+def test_uv_missing_from_the_index_fails_clearly_and_the_next_build_recovers(
+    pycnb: Pycnb, app: Path, locker: Locker, tmp_path: Path
+) -> None:
+    locker.uv(app)
+    empty = tmp_path / "empty-wheelhouse"
+    empty.mkdir()
+    failed = pycnb.build(app, env={"PIP_FIND_LINKS": str(empty)})
+    assert_clean_error(
+        failed,
+        "[ERROR] Installing uv failed",
+        f"`pip install uv=={UV_VERSION}` exited with status 1",
+        f"Could not find a version that satisfies the requirement uv=={UV_VERSION}",
+        "PIP_INDEX_URL",
+    )
+    assert "Installing dependencies from uv.lock" not in failed.output
+
+    again = pycnb.build(app)
+    assert again.returncode == 0, again
+    assert f"Installing uv {UV_VERSION}..." in again.output
+    assert pycnb.run(app, "python", "app.py").output == "alpha 2.0 beta 1.0\n"

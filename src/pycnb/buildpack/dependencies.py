@@ -3,7 +3,8 @@
 `plan_dependencies` reads and checks everything before anything is installed (the package
 manager file, pyproject.toml, BP_PYTHON_GROUPS), so a mistake fails the build in a second.
 `install_app_dependencies` installs the chosen tool into its build-only layer and lets it fill
-the venv layer. Whatever the tool, the image gets only the venv.
+the venv layer. Whatever the tool, the image gets only the venv, and only that tool is installed:
+a uv or Poetry app gets no pip layer.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pycnb.buildpack.groups import (
     parse_groups_setting,
     select_groups,
 )
+from pycnb.buildpack.layers.bootstrap_pip import BootstrapPip
 from pycnb.buildpack.layers.pip import install_pip
 from pycnb.buildpack.layers.pip_cache import prepare_pip_cache
 from pycnb.buildpack.layers.poetry import PoetrySync, install_poetry
@@ -89,22 +91,37 @@ def install_app_dependencies(
     runtime: PythonRuntime,
     env: Mapping[str, str],
 ) -> None:
-    # pip is always installed: it installs the app for pip projects, and uv and Poetry
-    # themselves from the package index (honouring the user's PIP_* mirror settings).
-    pip = install_pip(ctx, out, runtime, env)
-    installer: Installer
+    # The bootstrap pip (unpacked only if a tool layer has to be filled) is gone before the
+    # venv is installed: the tools run from their own layers.
+    with BootstrapPip(runtime) as bootstrap:
+        installer = _installer(ctx, out, plan, runtime=runtime, bootstrap=bootstrap, env=env)
+    install_dependencies(ctx, out, runtime=runtime, installer=installer, env=env)
+
+
+def _installer(
+    ctx: BuildContext,
+    out: Output,
+    plan: DependencyPlan,
+    *,
+    runtime: PythonRuntime,
+    bootstrap: BootstrapPip,
+    env: Mapping[str, str],
+) -> Installer:
+    """Install the plan's tool into its layer; return what fills the venv with it."""
     match plan.package_manager:
         case PackageManager.PIP:
             if plan.requirements is None:  # plan_dependencies always reads them for pip
                 raise AssertionError("requirements.txt was not read")
-            installer = PipRequirementsInstall(pip, prepare_pip_cache(ctx, out), plan.requirements)
+            pip = install_pip(ctx, out, runtime, bootstrap, env)
+            return PipRequirementsInstall(pip, prepare_pip_cache(ctx, out), plan.requirements)
         case PackageManager.PYPROJECT:
-            installer = PipProjectInstall(
+            pip = install_pip(ctx, out, runtime, bootstrap, env)
+            return PipProjectInstall(
                 pip, prepare_pip_cache(ctx, out), plan.project_digest, plan.groups
             )
         case PackageManager.UV:
-            installer = UvSync(
-                install_uv(ctx, out, pip, env),
+            return UvSync(
+                install_uv(ctx, out, bootstrap, env),
                 prepare_uv_cache(ctx, out),
                 plan.lock_digest,
                 plan.project_digest,
@@ -112,12 +129,11 @@ def install_app_dependencies(
                 runtime.version,
             )
         case PackageManager.POETRY:
-            installer = PoetrySync(
-                install_poetry(ctx, out, runtime, pip, env),
+            return PoetrySync(
+                install_poetry(ctx, out, runtime, bootstrap, env),
                 prepare_poetry_cache(ctx, out),
                 plan.lock_digest,
                 plan.project_digest,
                 plan.groups,
                 runtime.version,
             )
-    install_dependencies(ctx, out, runtime=runtime, installer=installer, env=env)

@@ -20,7 +20,7 @@ from pycnb.buildpack.django import (
 )
 from pycnb.buildpack.download import ChecksumMismatch, DownloadFailed
 from pycnb.buildpack.groups import GROUPS_SETTING, UnknownDependencyGroups
-from pycnb.buildpack.layers.pip import BundledPipMissing
+from pycnb.buildpack.layers.bootstrap_pip import BundledPipMissing, ToolInstallFailed
 from pycnb.buildpack.layers.venv import (
     InstallerFailed,
     LockfileOutdated,
@@ -109,6 +109,7 @@ BuildpackError: TypeAlias = (
     | InvalidArchive
     | UnsafeArchiveMember
     | BundledPipMissing
+    | ToolInstallFailed
     | PipInstallFailed
     | CommandFailed
     | CommandNotFound
@@ -223,6 +224,18 @@ def render(error: BuildpackError) -> Message:  # noqa: C901, PLR0911, PLR0912
                 f"pycnb installs pip with the wheel that Python's ensurepip bundles, but "
                 f"{directory} has none.",
                 "Use a Python runtime that includes ensurepip (python-build-standalone does).",
+            )
+        case ToolInstallFailed(tool=tool, requirement=requirement, returncode=code, output=output):
+            quoted = "\n".join(f"    {line}" for line in output.strip().splitlines())
+            return Message(
+                f"Installing {tool} failed",
+                (f"pip said:\n\n{quoted}\n\n" if quoted else "")
+                + f"pycnb installs {tool} from the package index with the pip bundled with "
+                f"Python: `pip install {requirement}` exited with status {code}.",
+                "Check that the package index is reachable from the build and serves a wheel of "
+                f"{requirement} for this platform. The PIP_* settings apply to this install: a "
+                "mirror of the index needs PIP_INDEX_URL (with its credentials) or "
+                "PIP_EXTRA_INDEX_URL, a private certificate authority PIP_CERT.",
             )
         case PipInstallFailed(requirements_file=name):
             return Message(

@@ -17,7 +17,7 @@ from pycnb.buildpack.django import (
 from pycnb.buildpack.download import ChecksumMismatch, DownloadFailed
 from pycnb.buildpack.errors import BUILDPACK_ERRORS, BuildpackError, render
 from pycnb.buildpack.groups import UnknownDependencyGroups
-from pycnb.buildpack.layers.pip import BundledPipMissing
+from pycnb.buildpack.layers.bootstrap_pip import BundledPipMissing, ToolInstallFailed
 from pycnb.buildpack.layers.venv import (
     InstallerFailed,
     LockfileOutdated,
@@ -91,6 +91,16 @@ EXAMPLES: list[tuple[BuildpackError, list[str]]] = [
     (InvalidArchive(Path("/t/p.tgz"), "not gzip"), ["not gzip"]),
     (UnsafeArchiveMember(Path("/t/p.tgz"), "../x", "escapes"), ["'../x'", "escapes"]),
     (BundledPipMissing(Path("/l/ensurepip/_bundled")), ["ensurepip/_bundled"]),
+    (
+        ToolInstallFailed("Poetry", "poetry==2.5.1", 1, "ERROR: No matching distribution"),
+        [
+            "Installing Poetry failed",
+            "`pip install poetry==2.5.1`",
+            "status 1",
+            "    ERROR: No matching distribution",
+            "PIP_INDEX_URL",
+        ],
+    ),
     (PipInstallFailed("requirements.txt", 1), ["pip install -r requirements.txt"]),
     (CommandFailed(("venv", "x"), 2, "boom"), ["status 2", "boom"]),
     (CommandNotFound("pip", "No such file"), ["pip"]),

@@ -2,7 +2,8 @@
 
 build + cache, not launch: the image never holds an installer. Poetry is a Python application
 with dependencies of its own, so it gets a private venv inside this layer (made with our Python,
-filled by the pip layer's pip with the user's PIP_* settings, so a mirror of the index is enough).
+filled by the bootstrap pip with the user's PIP_* settings, so a mirror of the index is enough,
+then compiled to hash-based .pyc files on every CPU at once, see bytecode.py).
 Only `<layer>/bin/poetry`, a symlink, is on PATH for later buildpacks: the rest of that venv's
 `bin/` (its `python`, `keyring`, `virtualenv`...) must not shadow anything.
 
@@ -20,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pycnb.buildpack.groups import GroupSelection
+from pycnb.buildpack.layers.bootstrap_pip import BootstrapPip
+from pycnb.buildpack.layers.bytecode import compile_tree
 from pycnb.buildpack.layers.keyed import open_keyed_layer
-from pycnb.buildpack.layers.pip import Pip
 from pycnb.buildpack.layers.python import PythonRuntime
 from pycnb.buildpack.layers.venv import (
     SOURCE_DATE_EPOCH,
@@ -91,7 +93,11 @@ class Poetry:
 
 
 def install_poetry(
-    ctx: BuildContext, out: Output, runtime: PythonRuntime, pip: Pip, env: Mapping[str, str]
+    ctx: BuildContext,
+    out: Output,
+    runtime: PythonRuntime,
+    bootstrap: BootstrapPip,
+    env: Mapping[str, str],
 ) -> Poetry:
     new = PoetryLayerMetadata(
         python_version=runtime.version,
@@ -115,7 +121,7 @@ def install_poetry(
     )
     poetry = Poetry(layer.path, POETRY_VERSION)
     if isinstance(layer.state, Empty):
-        _populate(poetry, out, runtime, pip, env)
+        _populate(poetry, out, runtime, bootstrap, env)
     layer.write_env(
         # A later buildpack running `poetry` installs into our venv (VIRTUAL_ENV) too.
         LayerEnv()
@@ -127,7 +133,11 @@ def install_poetry(
 
 
 def _populate(
-    poetry: Poetry, out: Output, runtime: PythonRuntime, pip: Pip, env: Mapping[str, str]
+    poetry: Poetry,
+    out: Output,
+    runtime: PythonRuntime,
+    bootstrap: BootstrapPip,
+    env: Mapping[str, str],
 ) -> None:
     venv = Venv(poetry.layer_dir / "venv")
     with out.step(f"Installing Poetry {POETRY_VERSION}"):
@@ -136,27 +146,17 @@ def _populate(
             env=env,
             cwd=poetry.layer_dir,
         )
-        run_captured(
-            [
-                *pip.argv,
-                "install",
-                "--no-cache-dir",  # the layer itself is the cache
-                "--no-input",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--only-binary=:all:",  # never compile Poetry's dependencies during a build
-                f"poetry=={POETRY_VERSION}",
-            ],
-            env={
-                **env,
-                "PIP_PYTHON": str(venv.python),
-                # PIP_* settings apply (a mirror of the index), pip's config files do not.
-                "PIP_CONFIG_FILE": "/dev/null",
-                # Hash-based .pyc files: valid whatever mtimes the cache restores.
-                "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
-            },
+        # Run by the venv's Python, pip installs into the venv (what `--python` does, which
+        # older bundled pips lack) and starts once instead of re-running itself there.
+        bootstrap.install(
+            "Poetry",
+            f"poetry=={POETRY_VERSION}",
+            [],
+            python=venv.python,
+            env=env,
             cwd=poetry.layer_dir,
         )
+        compile_tree(runtime.python, venv.path / "lib", env=env, cwd=poetry.layer_dir)
         poetry.executable.parent.mkdir()
         poetry.executable.symlink_to(Path("..") / "venv" / "bin" / "poetry")
         poetry.config_dir.mkdir()

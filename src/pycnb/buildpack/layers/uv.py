@@ -2,8 +2,8 @@
 
 build + cache, not launch: the image never holds an installer, and later buildpacks find `uv` on
 PATH. uv comes from its wheel on the package index (the wheel carries the binary), installed by
-the pip layer's pip with the user's PIP_* settings, so a private mirror of the index is enough;
-no download from anywhere else is needed.
+the bootstrap pip (see bootstrap_pip.py) with the user's PIP_* settings, so a private mirror of
+the index is enough; no download from anywhere else is needed, and no pip layer either.
 
 `uv sync` fills the venv layer (see `venv.py` for when it runs at all). uv is pointed at our
 Python and our venv only: `UV_PROJECT_ENVIRONMENT` names the venv, `--python` its interpreter,
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pycnb.buildpack.groups import GroupSelection
+from pycnb.buildpack.layers.bootstrap_pip import BootstrapPip
 from pycnb.buildpack.layers.keyed import open_keyed_layer
-from pycnb.buildpack.layers.pip import Pip
 from pycnb.buildpack.layers.venv import LAYER_NAME as VENV_LAYER
 from pycnb.buildpack.layers.venv import (
     SOURCE_DATE_EPOCH,
@@ -68,7 +68,9 @@ class Uv:
     version: str
 
 
-def install_uv(ctx: BuildContext, out: Output, pip: Pip, env: Mapping[str, str]) -> Uv:
+def install_uv(
+    ctx: BuildContext, out: Output, bootstrap: BootstrapPip, env: Mapping[str, str]
+) -> Uv:
     new = UvLayerMetadata(
         uv_version=UV_VERSION,
         arch=ctx.target.arch,
@@ -89,7 +91,7 @@ def install_uv(ctx: BuildContext, out: Output, pip: Pip, env: Mapping[str, str])
         complete=lambda path: _executable(path).is_file(),
     )
     if isinstance(layer.state, Empty):
-        _populate(layer.path, out, pip, env)
+        _populate(layer.path, out, bootstrap, env)
     layer.write_env(_later_buildpacks_env(ctx))
     layer.write_metadata(new)
     return Uv(_executable(layer.path), UV_VERSION)
@@ -99,27 +101,17 @@ def _executable(layer_dir: Path) -> Path:
     return layer_dir / "bin" / "uv"
 
 
-def _populate(layer_dir: Path, out: Output, pip: Pip, env: Mapping[str, str]) -> None:
+def _populate(
+    layer_dir: Path, out: Output, bootstrap: BootstrapPip, env: Mapping[str, str]
+) -> None:
     with out.step(f"Installing uv {UV_VERSION}"):
-        run_captured(
-            [
-                *pip.argv,
-                "install",
-                # The wheel's `uv` binary lands in <layer>/bin (on PATH for later buildpacks),
-                # its tiny Python package beside it, where no interpreter looks.
-                "--target",
-                str(layer_dir),
-                "--no-deps",
-                "--only-binary=:all:",  # uv's sdist needs a Rust toolchain
-                "--no-cache-dir",  # the layer itself is the cache
-                "--no-compile",
-                "--no-input",
-                "--quiet",
-                "--disable-pip-version-check",
-                f"uv=={UV_VERSION}",
-            ],
-            # PIP_* settings apply (a mirror of the index), pip's config files do not.
-            env={**env, "PIP_CONFIG_FILE": "/dev/null"},
+        bootstrap.install(
+            "uv",
+            f"uv=={UV_VERSION}",
+            # The wheel's `uv` binary lands in <layer>/bin (on PATH for later buildpacks), its
+            # tiny Python package beside it, where no interpreter looks; nothing to compile.
+            ["--target", str(layer_dir), "--no-deps"],
+            env=env,
             cwd=layer_dir,
         )
 

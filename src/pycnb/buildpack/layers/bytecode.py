@@ -1,0 +1,57 @@
+"""Bytecode for the tool layers: hash-based `.pyc` files, compiled on every CPU at once.
+
+The tool layers are cached, and the lifecycle resets every mtime to 1980 when it stores them, so
+their `.pyc` files are hash-based (PEP 552, checked): still valid when restored, and never
+rewritten by a later build. Compiling is the slowest part of installing Poetry (over 1,000
+modules), so the files are split between one runtime process per CPU. A few large shards beat
+`compileall -j0`, which hands its worker processes one file at a time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from pycnb.buildpack.process import run_captured
+
+__all__ = ["compile_tree"]
+
+# Run by the runtime's Python (3.10 onwards): compile every index-th of the tree's sorted .py
+# files, so the shards need nothing but the tree and their number.
+_COMPILE_SHARD = """
+import os, py_compile, sys
+root, index, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+paths = sorted(
+    os.path.join(directory, name)
+    for directory, _, names in os.walk(root)
+    for name in names
+    if name.endswith(".py")
+)
+for path in paths[index::count]:
+    try:
+        py_compile.compile(
+            path, doraise=True, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH
+        )
+    except py_compile.PyCompileError:
+        pass  # as with pip's own --compile: a file this Python cannot compile gets no .pyc
+"""
+
+
+def compile_tree(python: Path, root: Path, *, env: Mapping[str, str], cwd: Path) -> None:
+    """Compile every `.py` file under `root` for `python`, next to its source."""
+    count = _cpus()
+    argvs = [
+        [str(python), "-I", "-c", _COMPILE_SHARD, str(root), str(index), str(count)]
+        for index in range(count)
+    ]
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        runs = [pool.submit(run_captured, argv, env=env, cwd=cwd) for argv in argvs]
+        for run in runs:
+            run.result()  # the first failure, once every shard has finished
+
+
+def _cpus() -> int:
+    # The CPUs this process may run on, which a container may limit below the machine's.
+    return max(1, len(os.sched_getaffinity(0)))
