@@ -21,14 +21,16 @@ __all__ = ["compile_tree"]
 # Run by the runtime's Python (3.10 onwards): compile every index-th of the tree's sorted .py
 # files, so the shards need nothing but the tree and their number.
 _COMPILE_SHARD = """
-import os, py_compile, sys
-root, index, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+import os, py_compile, re, sys
+root, index, count, skip = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 paths = sorted(
     os.path.join(directory, name)
     for directory, _, names in os.walk(root)
     for name in names
     if name.endswith(".py")
 )
+if skip:
+    paths = [path for path in paths if not re.search(skip, path)]
 for path in paths[index::count]:
     try:
         py_compile.compile(
@@ -39,11 +41,14 @@ for path in paths[index::count]:
 """
 
 
-def compile_tree(python: Path, root: Path, *, env: Mapping[str, str], cwd: Path) -> None:
-    """Compile every `.py` file under `root` for `python`, next to its source."""
+def compile_tree(
+    python: Path, root: Path, *, env: Mapping[str, str], cwd: Path, skip: str = ""
+) -> None:
+    """Compile every `.py` file under `root` for `python`, next to its source, except the paths
+    the regular expression `skip` matches."""
     count = _cpus()
     argvs = [
-        [str(python), "-I", "-c", _COMPILE_SHARD, str(root), str(index), str(count)]
+        [str(python), "-I", "-c", _COMPILE_SHARD, str(root), str(index), str(count), skip]
         for index in range(count)
     ]
     with ThreadPoolExecutor(max_workers=count) as pool:

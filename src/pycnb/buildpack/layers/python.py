@@ -16,10 +16,10 @@ from pathlib import Path
 
 from pycnb.buildpack.archive import extract_python_archive
 from pycnb.buildpack.download import download
+from pycnb.buildpack.layers.bytecode import compile_tree
 from pycnb.buildpack.layers.keyed import open_keyed_layer
 from pycnb.buildpack.manifest import Distribution
 from pycnb.buildpack.output import Output
-from pycnb.buildpack.process import run_captured
 from pycnb.cnb.context import BuildContext
 from pycnb.cnb.layer_env import Behavior, LayerEnv, Scope
 from pycnb.cnb.layers import Empty
@@ -123,24 +123,15 @@ def _remove_bundled_installers(runtime: PythonRuntime) -> None:
                 path.unlink()
 
 
-_COMPILE_STDLIB = """
-import compileall, py_compile, re, sys
-ok = compileall.compile_dir(
-    sys.argv[1], quiet=2, force=True, workers=0,
-    # Test suites, where archives ship them, include files that are meant not to compile.
-    rx=re.compile(r"/(test|tests|idle_test)/"),
-    invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH,
-)
-sys.exit(0 if ok else 1)
-"""
-
-
 def _compile_stdlib(runtime: PythonRuntime) -> None:
-    # checked-hash, not unchecked: a file edited in the image is still picked up.
-    run_captured(
-        [str(runtime.python), "-I", "-c", _COMPILE_STDLIB, str(runtime.stdlib_dir)],
+    # checked-hash, not unchecked: a file edited in the image is still picked up. Test suites,
+    # where archives ship them, include files that are meant not to compile.
+    compile_tree(
+        runtime.python,
+        runtime.stdlib_dir,
         env={"PATH": "/usr/bin:/bin"},
         cwd=runtime.layer_dir,
+        skip=r"/(test|tests|idle_test)/",
     )
 
 
