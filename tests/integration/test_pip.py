@@ -191,3 +191,23 @@ def test_local_python_source_builds_without_a_manifest(pycnb: Pycnb, app: Path) 
     assert "Python runtimes from this machine:" in result.output
     which = pycnb.run(app, "python3", "-c", "import sys; print(sys.base_prefix)")
     assert which.output == f"{pycnb.layers / 'python'}\n"
+
+
+@pytest.mark.app("pip_basic")
+def test_a_failed_sync_of_a_kept_venv_fails_cleanly_and_keeps_the_image(
+    pycnb: Pycnb, app: Path
+) -> None:
+    assert pycnb.build(app).returncode == 0
+    (app / "requirements.txt").write_text("pycnb-alpha==9.9\n")  # no such version
+    failed = pycnb.build(app)
+    assert failed.returncode != 0
+    assert "Updating the cached virtual environment since:" in failed.output
+    assert "Installing dependencies with pip failed" in failed.output
+    assert "Traceback" not in failed.output
+    # The previous image is untouched, and the next good build starts from the cached venv.
+    ran = pycnb.run(app, "python", "-c", "import pycnb_beta; print(pycnb_beta.__version__)")
+    assert ran.output == "1.0\n"
+    (app / "requirements.txt").write_text("pycnb-alpha==1.0\n")
+    fixed = pycnb.build(app)
+    assert fixed.returncode == 0, fixed
+    assert "Removing what requirements.txt no longer needs: pycnb-beta..." in fixed.output

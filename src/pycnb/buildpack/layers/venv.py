@@ -35,6 +35,7 @@ import hashlib
 import shlex
 import tempfile
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -49,7 +50,7 @@ from pycnb.buildpack.package_manager import PackageManager
 from pycnb.buildpack.process import CommandFailed, run_captured, run_streamed
 from pycnb.buildpack.pyproject import PYPROJECT
 from pycnb.buildpack.requirements import RequirementsInputs
-from pycnb.buildpack.unrequired import read_report, unrequired_distributions
+from pycnb.buildpack.unrequired import ResolvedRoots, read_report, unrequired_distributions
 from pycnb.cnb.context import BuildContext
 from pycnb.cnb.layer_env import Behavior, LayerEnv, Scope
 from pycnb.cnb.layers import (
@@ -430,24 +431,28 @@ class PipRequirementsInstall:
             "--progress-bar",
             "off",
         ]
-        with out.step(f"Installing dependencies from {requirements_file} with pip"):
-            try:
-                run_streamed(argv, env=pip_env, cwd=app_dir)
-            except CommandFailed as error:
-                raise PipInstallFailed(requirements_file, error.returncode) from None
-        if kept:
-            self._remove_unrequired(venv, requirements_file, app_dir=app_dir, env=pip_env, out=out)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # In a kept venv, pip lists the top-level requirements while it installs them: the
+            # listing ignores what is installed, so neither waits for the other.
+            roots = (
+                pool.submit(self._top_level, requirements_file, app_dir=app_dir, env=pip_env)
+                if kept
+                else None
+            )
+            with out.step(f"Installing dependencies from {requirements_file} with pip"):
+                try:
+                    run_streamed(argv, env=pip_env, cwd=app_dir)
+                except CommandFailed as error:
+                    raise PipInstallFailed(requirements_file, error.returncode) from None
+            if roots is not None:
+                self._remove_unrequired(
+                    venv, requirements_file, roots.result(), app_dir=app_dir, env=pip_env, out=out
+                )
 
-    def _remove_unrequired(
-        self,
-        venv: Venv,
-        requirements_file: str,
-        *,
-        app_dir: Path,
-        env: Mapping[str, str],
-        out: Output,
-    ) -> None:
-        # The top-level requirements as pip reads them, resolved for the venv's interpreter.
+    def _top_level(
+        self, requirements_file: str, *, app_dir: Path, env: Mapping[str, str]
+    ) -> ResolvedRoots:
+        """The top-level requirements as pip reads them, resolved for the venv's interpreter."""
         listing = ["install", "--dry-run", "--ignore-installed", "--no-deps"]
         listing += ["--requirement", requirements_file]
         with tempfile.TemporaryDirectory(prefix="pycnb-pip-report-") as temp:
@@ -460,7 +465,18 @@ class PipRequirementsInstall:
                 raise InstallerFailed(
                     PackageManager.PIP, command, error.returncode, error.output
                 ) from None
-            roots = read_report(report)
+            return read_report(report)
+
+    def _remove_unrequired(
+        self,
+        venv: Venv,
+        requirements_file: str,
+        roots: ResolvedRoots,
+        *,
+        app_dir: Path,
+        env: Mapping[str, str],
+        out: Output,
+    ) -> None:
         leftovers = unrequired_distributions(venv.site_packages, roots)
         if not leftovers:
             return
