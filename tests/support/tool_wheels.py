@@ -20,7 +20,7 @@ from packaging.requirements import Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from pycnb.buildpack.tool_versions import PIP_VERSION, POETRY_VERSION, UV_VERSION
+from pycnb.buildpack.tool_versions import PIP_VERSION, POETRY_LOCK, POETRY_VERSION, UV_VERSION
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -53,6 +53,11 @@ BUILD_BACKEND_REQUIREMENTS: tuple[str, ...] = ("flit-core==4.2.0",)
 
 # Everything the wheelhouse must hold.
 _ALL_REQUIREMENTS = (*TOOL_REQUIREMENTS, *BUILD_BACKEND_REQUIREMENTS)
+
+# Requirements the buildpack installs from a lock (every dependency pinned, with hashes): the
+# wheelhouse gets exactly those files. pip evaluates the lock's markers for the interpreter that
+# runs it, which (3.11, or any later one) needs a superset of what newer target Pythons need.
+_LOCKED = {f"poetry=={POETRY_VERSION}": POETRY_LOCK}
 
 # Poetry's dependencies include C extensions (rapidfuzz, msgpack, ...) whose wheels differ per
 # Python version. The buildpack installs Poetry into the runtimes the integration tests build
@@ -193,8 +198,9 @@ def _pip_download(
         "--python-version",
         python_version,
         *options,
-        requirement,
-    ]
+        *(["--no-deps", "--requirement", str(_LOCKED[requirement])] if requirement in _LOCKED
+          else [requirement]),
+    ]  # fmt: skip
     subprocess.run(argv, check=True, capture_output=quiet, cwd=directory)
 
 

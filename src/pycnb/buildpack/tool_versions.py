@@ -6,9 +6,15 @@ wheelhouse (`scripts/fetch_test_wheels.py`) all read them from here, so a bump i
 
 from __future__ import annotations
 
-__all__ = ["PIP_VERSION", "POETRY_VERSION", "UV_VERSION"]
+from pathlib import Path
+
+__all__ = ["PIP_VERSION", "POETRY_LOCK", "POETRY_VERSION", "UV_VERSION"]
 
 PIP_VERSION = "26.3"
 # uv is installed from its wheel on the package index (PIP_* settings apply, so mirrors work).
 UV_VERSION = "0.13.9"
 POETRY_VERSION = "2.5.1"
+# Poetry's own dependencies, each pinned with the hashes of its files (written by
+# scripts/lock_poetry.py): the Poetry layer is the same whenever it is built, and pip installs it
+# without resolving anything.
+POETRY_LOCK = Path(__file__).parent / "data" / "poetry-requirements.txt"

@@ -22,6 +22,7 @@ from pycnb.buildpack.layers.bootstrap_pip import (
     ToolInstallFailed,
 )
 from pycnb.buildpack.layers.python import PythonRuntime
+from pycnb.buildpack.tool_versions import POETRY_LOCK, POETRY_VERSION
 from pycnb.cnb.layer_env import LayerEnv
 
 # Records how it was run; fails like pip when FAKE_PIP_FAIL is set.
@@ -50,6 +51,7 @@ PIP_21_2_INSTALL_OPTIONS = frozenset(
         "--no-warn-script-location",
         "--only-binary",
         "--quiet",
+        "--requirement",
         "--target",
         "--upgrade",
     }
@@ -120,6 +122,25 @@ def test_installs_with_the_shared_options_and_the_users_pip_settings(
     # Unpacked outside every layer, and gone once the tools are installed.
     assert not unpacked.is_relative_to(tmp_path / "layers")
     assert not unpacked.parent.exists()
+
+
+def test_a_locked_tool_installs_exactly_its_lockfile(tmp_path: Path, record: Path) -> None:
+    runtime = make_runtime(tmp_path, {"pip-21.2.4-py3-none-any.whl": fake_pip()})
+    lock = tmp_path / "poetry-requirements.txt"
+    with BootstrapPip(runtime) as bootstrap:
+        bootstrap.install("Poetry", "poetry==2.5.1", [], env=env(), cwd=tmp_path, locked=lock)
+    argv = read(record)["argv"]
+    assert argv[-3:] == ["--no-deps", "--requirement", str(lock)]
+    assert "poetry==2.5.1" not in argv, "a bare requirement would break pip's hash-checking mode"
+    options = {arg.split("=")[0] for arg in argv[1:] if arg.startswith("--")}
+    assert options <= PIP_21_2_INSTALL_OPTIONS
+
+
+def test_the_poetry_lock_pins_the_pinned_poetry_with_hashes() -> None:
+    lines = POETRY_LOCK.read_text().replace("\\\n", " ").splitlines()
+    pins = [line for line in lines if line and not line.startswith("#")]
+    assert any(line.startswith(f"poetry=={POETRY_VERSION} ") for line in pins)
+    assert all("==" in line and "--hash=sha256:" in line for line in pins), pins
 
 
 def test_every_option_exists_in_the_oldest_bundled_pip(tmp_path: Path, record: Path) -> None:

@@ -28,6 +28,7 @@ from pycnb.buildpack.layers.uv import install_uv
 from pycnb.buildpack.output import Output
 from pycnb.buildpack.package_manager import PackageManager
 from pycnb.buildpack.requirements import RequirementsInputs
+from pycnb.buildpack.tool_versions import POETRY_LOCK
 from pycnb.cnb.context import BuildContext, Target
 from pycnb.cnb.layer_env import LayerEnv
 from pycnb.cnb.toml import read_toml
@@ -44,6 +45,7 @@ class FakeBootstrap(BootstrapPip):
         super().__init__(runtime)
         self.effect = effect
         self.calls: list[tuple[str, str, list[str], Path | None]] = []
+        self.locked: list[Path | None] = []
 
     def install(
         self,
@@ -54,8 +56,10 @@ class FakeBootstrap(BootstrapPip):
         env: Mapping[str, str],  # noqa: ARG002 (the real signature; what runs is faked)
         cwd: Path,  # noqa: ARG002
         python: Path | None = None,
+        locked: Path | None = None,
     ) -> None:
         self.calls.append((tool, requirement, list(options), python))
+        self.locked.append(locked)
         if self.effect is None:
             raise ToolInstallFailed(tool, requirement, 1, "ERROR: No matching distribution")
         self.effect(list(options), python)
@@ -157,6 +161,7 @@ def test_poetry_layer(ctx: BuildContext, runtime: PythonRuntime) -> None:
     [(tool, requirement, options, python)] = bootstrap.calls
     # The venv's own interpreter runs pip: that is what installs into the venv.
     assert (tool, requirement, options) == ("Poetry", "poetry==2.5.1", [])
+    assert bootstrap.locked == [POETRY_LOCK]  # Poetry's dependencies as locked, not resolved
     assert python == layer / "venv" / "bin" / "python"
     assert poetry.executable.resolve() == (layer / "venv" / "bin" / "poetry").resolve()
     assert poetry.config_dir.is_dir()

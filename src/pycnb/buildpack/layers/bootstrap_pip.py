@@ -103,9 +103,13 @@ class BootstrapPip:
         env: Mapping[str, str],
         cwd: Path,
         python: Path | None = None,
+        locked: Path | None = None,
     ) -> None:
         """Install `requirement`; `python` (the runtime's by default) decides where to, unless
-        `options` say (`--target`). Raises `ToolInstallFailed` with pip's output."""
+        `options` say (`--target`). With `locked`, a requirements file that pins `requirement`
+        and all its dependencies with hashes, pip installs exactly that file, resolving nothing.
+        Raises `ToolInstallFailed` with pip's output."""
+        what = ["--no-deps", "--requirement", str(locked)] if locked else [requirement]
         argv = [
             str(python or self._runtime.python),
             "-I",
@@ -114,7 +118,7 @@ class BootstrapPip:
             "install",
             *_INSTALL_OPTIONS,
             *options,
-            requirement,
+            *what,
         ]
         # PIP_* settings apply (a mirror of the index), pip's config files do not.
         pip_env = {**env, "PIP_CONFIG_FILE": os.devnull}
