@@ -420,8 +420,9 @@ class PipRequirementsInstall:
     def install(self, venv: Venv, *, app_dir: Path, env: Mapping[str, str], out: Output) -> None:
         requirements_file = str(self.requirements.files[0].relative_to(app_dir))
         pip_env = _pip_env(env, venv, self.pip_cache_dir)
-        # A fresh venv has nothing to remove afterwards; a kept one may.
-        kept = any(venv.site_packages.glob("*.dist-info"))
+        # A fresh venv (`--without-pip`: an empty site-packages) has nothing to remove
+        # afterwards; a kept one may.
+        kept = venv.site_packages.is_dir() and any(venv.site_packages.iterdir())
         argv = [
             *self.pip.argv,
             "install",
