@@ -31,6 +31,7 @@ import json, os, sys
 with open(os.environ["FAKE_PIP_RECORD"], "w") as record:
     json.dump({"argv": sys.argv[1:], "executable": sys.executable, "main": __file__,
                "config_file": os.environ.get("PIP_CONFIG_FILE"),
+               "cert": os.environ.get("PIP_CERT"),
                "index_url": os.environ.get("PIP_INDEX_URL")}, record)
 if os.environ.get("FAKE_PIP_FAIL"):
     print("ERROR: No matching distribution found for uv==0.13.9")
@@ -141,6 +142,20 @@ def test_the_poetry_lock_pins_the_pinned_poetry_with_hashes() -> None:
     pins = [line for line in lines if line and not line.startswith("#")]
     assert any(line.startswith(f"poetry=={POETRY_VERSION} ") for line in pins)
     assert all("==" in line and "--hash=sha256:" in line for line in pins), pins
+
+
+def test_the_bootstrap_trusts_the_systems_certificates_unless_told_otherwise(
+    tmp_path: Path, record: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = tmp_path / "ca-certificates.crt"
+    bundle.write_text("")
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))  # what the system's OpenSSL trusts
+    runtime = make_runtime(tmp_path, {"pip-23.2.1-py3-none-any.whl": fake_pip()})
+    with BootstrapPip(runtime) as bootstrap:
+        bootstrap.install("uv", "uv==0.13.9", [], env=env(), cwd=tmp_path)
+        assert read(record)["cert"] == str(bundle)
+        bootstrap.install("uv", "uv==0.13.9", [], env=env(PIP_CERT="/my/ca.pem"), cwd=tmp_path)
+        assert read(record)["cert"] == "/my/ca.pem"
 
 
 def test_every_option_exists_in_the_oldest_bundled_pip(tmp_path: Path, record: Path) -> None:
