@@ -36,6 +36,7 @@ __all__ = [
     "Variant",
     "bench_cache_dir",
     "bench_python",
+    "download_batches",
     "ensure_wheels",
     "make_app",
     "runtime_manifest",
@@ -119,16 +120,33 @@ def ensure_wheels(log: Log) -> Path:
     missing = sorted(_wanted() - present)
     if missing:
         log(f"Downloading {len(missing)} wheels into {directory} (once)")
+    for batch in download_batches(missing):
         argv = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check",
                 "--no-deps", "--only-binary=:all:", "--dest", str(directory),
                 "--python-version", PYTHON_MINOR, "--implementation", "cp",
                 "--abi", f"cp{PYTHON_MINOR.replace('.', '')}", "--abi", "abi3", "--abi", "none",
                 *(f"--platform={p}" for p in _PLATFORMS),
-                *(f"{name}=={version}" for name, version in missing)]  # fmt: skip
+                *(f"{name}=={version}" for name, version in batch)]  # fmt: skip
         subprocess.run(argv, check=True)
     # The pinned pip, uv and Poetry: fetched by scripts/fetch_test_wheels.py; fails naming it.
     cached_tool_wheels()
     return directory
+
+
+def download_batches(pins: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """Split pins into `pip download` calls that name each project at most once.
+
+    pip treats two versions of one project in a single call as a conflict, even with --no-deps,
+    and the pin-change scenario needs two versions of one package.
+    """
+    batches: list[list[tuple[str, str]]] = []
+    for name, version in pins:
+        batch = next((b for b in batches if all(n != name for n, _ in b)), None)
+        if batch is None:
+            batch = []
+            batches.append(batch)
+        batch.append((name, version))
+    return batches
 
 
 _PLATFORMS = (
