@@ -27,7 +27,7 @@ from bench.fixtures import (
 )
 from bench.report import SCENARIOS, SYSTEMS, render_markdown, summarize
 from bench.systems import Plain, Pycnb, Reference, System
-from pycnb.buildpack.tool_versions import PIP_VERSION, POETRY_VERSION, UV_VERSION
+from pycnb.buildpack.dependencies.tool_versions import PIP_VERSION, POETRY_VERSION, UV_VERSION
 from tests.support.index import build_simple_index, serve_index
 from tests.support.tool_wheels import cached_tool_wheels
 

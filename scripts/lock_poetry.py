@@ -17,7 +17,7 @@ from pathlib import Path
 _ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(_ROOT), str(_ROOT / "src")]
 
-from pycnb.buildpack.tool_versions import POETRY_LOCK, POETRY_VERSION, UV_VERSION  # noqa: E402
+from pycnb.buildpack.dependencies.tool_versions import POETRY_LOCK, POETRY_VERSION, UV_VERSION  # noqa: E402
 from tests.support.tool_wheels import (  # noqa: E402 (needs the path set up above)
     fetch_tool_wheels,
     make_tools_venv,

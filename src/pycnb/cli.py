@@ -19,14 +19,14 @@ from pycnb.platform import (
     run_build,
     run_detect,
 )
-from pycnb.platform.local_python import (
+from pycnb.platform.target import host_target
+from pycnb.runtimes.local_python import (
     LocalPythonError,
     default_cache_dir,
     default_source_reachable,
     find_local_pythons,
     write_local_manifest,
 )
-from pycnb.platform.target import host_target
 
 __all__ = ["main"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pycnb.buildpack.tool_versions import POETRY_VERSION
+from pycnb.buildpack.dependencies.tool_versions import POETRY_VERSION
 from tests.integration.conftest import (
     Locker,
     Pycnb,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pycnb.buildpack.tool_versions import PIP_VERSION
+from pycnb.buildpack.dependencies.tool_versions import PIP_VERSION
 from tests.integration.conftest import Pycnb
 
 EXAMPLE = Path(__file__).parent.parent.parent / "examples" / "flask-hello"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pycnb.buildpack.tool_versions import UV_VERSION
+from pycnb.buildpack.dependencies.tool_versions import UV_VERSION
 from tests.integration.conftest import (
     Locker,
     Pycnb,

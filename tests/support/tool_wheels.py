@@ -20,7 +20,12 @@ from packaging.requirements import Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from pycnb.buildpack.tool_versions import PIP_VERSION, POETRY_LOCK, POETRY_VERSION, UV_VERSION
+from pycnb.buildpack.dependencies.tool_versions import (
+    PIP_VERSION,
+    POETRY_LOCK,
+    POETRY_VERSION,
+    UV_VERSION,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

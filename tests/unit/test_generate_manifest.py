@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 
-from pycnb.buildpack.manifest import load_manifest, parse_manifest
+from pycnb.buildpack.python.manifest import load_manifest, parse_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "generate_manifest.py"

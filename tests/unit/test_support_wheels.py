@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pycnb.buildpack.tool_versions import PIP_VERSION
+from pycnb.buildpack.dependencies.tool_versions import PIP_VERSION
 from tests.support.index import build_simple_index, serve_index
 from tests.support.tool_wheels import (
     TOOL_REQUIREMENTS,

@@ -11,25 +11,11 @@ import unicodedata
 from datetime import date
 from typing import TypeAlias, assert_never
 
-from pycnb.buildpack.archive import InvalidArchive, UnsafeArchiveMember
 from pycnb.buildpack.checks import ForbiddenEnvVars
-from pycnb.buildpack.django import (
-    CollectstaticCause,
-    CollectstaticFailed,
-    InvalidBooleanSetting,
-)
-from pycnb.buildpack.download import ChecksumMismatch, DownloadFailed
-from pycnb.buildpack.groups import GROUPS_SETTING, UnknownDependencyGroups
-from pycnb.buildpack.layers.bootstrap_pip import BundledPipMissing, ToolInstallFailed
-from pycnb.buildpack.layers.venv import (
-    InstallerFailed,
-    LockfileOutdated,
-    PipInstallFailed,
-    PythonRejected,
-)
-from pycnb.buildpack.manifest import InvalidManifest, InvalidMirror, ManifestUnavailable
-from pycnb.buildpack.output import Message
-from pycnb.buildpack.package_manager import (
+from pycnb.buildpack.commands import CommandFailed, CommandNotFound
+from pycnb.buildpack.dependencies.bootstrap_pip import BundledPipMissing, ToolInstallFailed
+from pycnb.buildpack.dependencies.groups import GROUPS_SETTING, UnknownDependencyGroups
+from pycnb.buildpack.dependencies.package_manager import (
     LockfileMissing,
     MultiplePackageManagers,
     NoPackageManager,
@@ -37,11 +23,26 @@ from pycnb.buildpack.package_manager import (
     PyprojectWithoutLockfile,
     UnsupportedPackageManager,
 )
-from pycnb.buildpack.process import CommandFailed, CommandNotFound
-from pycnb.buildpack.procfile import InvalidProcfile, ProblemKind, ProcfileProblem
-from pycnb.buildpack.pyproject import InvalidPyproject
-from pycnb.buildpack.python_policy import POLICY
-from pycnb.buildpack.python_version import (
+from pycnb.buildpack.dependencies.requirements import RequirementsFileMissing
+from pycnb.buildpack.dependencies.venv import (
+    InstallerFailed,
+    LockfileOutdated,
+    PipInstallFailed,
+    PythonRejected,
+)
+from pycnb.buildpack.launch.django import (
+    CollectstaticCause,
+    CollectstaticFailed,
+    InvalidBooleanSetting,
+)
+from pycnb.buildpack.launch.procfile import InvalidProcfile, ProblemKind, ProcfileProblem
+from pycnb.buildpack.output import Message
+from pycnb.buildpack.project import InvalidPyproject
+from pycnb.buildpack.python.archive import InvalidArchive, UnsafeArchiveMember
+from pycnb.buildpack.python.download import ChecksumMismatch, DownloadFailed
+from pycnb.buildpack.python.manifest import InvalidManifest, InvalidMirror, ManifestUnavailable
+from pycnb.buildpack.python.policy import POLICY
+from pycnb.buildpack.python.version import (
     BadLine,
     ByteOrderMark,
     ConflictingPythonVersions,
@@ -70,7 +71,6 @@ from pycnb.buildpack.python_version import (
     VersionFileRecommended,
     VersionRequest,
 )
-from pycnb.buildpack.requirements import RequirementsFileMissing
 from pycnb.cnb.context import ContextError
 
 __all__ = ["BuildpackError", "render", "render_dependency_warning", "render_warning"]

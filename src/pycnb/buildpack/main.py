@@ -13,18 +13,18 @@ import traceback
 from collections.abc import Sequence
 
 from pycnb.buildpack.checks import check_environment
-from pycnb.buildpack.dependencies import install_app_dependencies, plan_dependencies
+from pycnb.buildpack.dependencies.plan import install_app_dependencies, plan_dependencies
+from pycnb.buildpack.dependencies.venv import LAYER_NAME as VENV_LAYER
 from pycnb.buildpack.detect import DETECTION_FILES, detected_files
-from pycnb.buildpack.django import collect_static_files
 from pycnb.buildpack.errors import BUILDPACK_ERRORS, BuildpackError, render
-from pycnb.buildpack.layers.python import install_python
-from pycnb.buildpack.layers.venv import LAYER_NAME as VENV_LAYER
-from pycnb.buildpack.layers.web_concurrency import add_web_defaults
-from pycnb.buildpack.manifest import Manifest, load_manifest
+from pycnb.buildpack.launch.django import collect_static_files
+from pycnb.buildpack.launch.processes import declare_processes, read_installed, site_packages
+from pycnb.buildpack.launch.procfile import read_procfile
+from pycnb.buildpack.launch.web_concurrency import add_web_defaults
 from pycnb.buildpack.output import Message, Output, format_duration
-from pycnb.buildpack.processes import declare_processes, read_installed, site_packages
-from pycnb.buildpack.procfile import read_procfile
-from pycnb.buildpack.python_choice import choose_python
+from pycnb.buildpack.python.choice import choose_python
+from pycnb.buildpack.python.layer import install_python
+from pycnb.buildpack.python.manifest import Manifest, load_manifest
 from pycnb.buildpack.settings import Settings
 from pycnb.cnb.context import (
     BUILD_ERROR,

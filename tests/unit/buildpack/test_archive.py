@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pycnb.buildpack.archive import (
+from pycnb.buildpack.python.archive import (
     InvalidArchive,
     UnsafeArchiveMember,
     extract_python_archive,

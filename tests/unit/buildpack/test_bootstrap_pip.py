@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from pycnb.buildpack.archive import InvalidArchive, UnsafeArchiveMember
-from pycnb.buildpack.layers.bootstrap_pip import (
+from pycnb.buildpack.dependencies.bootstrap_pip import (
     BootstrapPip,
     BundledPipMissing,
     ToolInstallFailed,
 )
-from pycnb.buildpack.layers.python import PythonRuntime
-from pycnb.buildpack.tool_versions import POETRY_LOCK, POETRY_VERSION
+from pycnb.buildpack.dependencies.tool_versions import POETRY_LOCK, POETRY_VERSION
+from pycnb.buildpack.python.archive import InvalidArchive, UnsafeArchiveMember
+from pycnb.buildpack.python.layer import PythonRuntime
 from pycnb.cnb.layer_env import LayerEnv
 
 # Records how it was run; fails like pip when FAKE_PIP_FAIL is set.

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pycnb.buildpack.layers import bytecode
-from pycnb.buildpack.layers.bytecode import compile_tree
-from pycnb.buildpack.process import CommandFailed
+from pycnb.buildpack import bytecode
+from pycnb.buildpack.bytecode import compile_tree
+from pycnb.buildpack.commands import CommandFailed
 
 ENV = {"PATH": "/usr/bin:/bin"}
 # PEP 552: bit 0 = hash-based, bit 1 = check the source.

@@ -3,8 +3,7 @@ from pathlib import Path
 import pytest
 
 from pycnb.buildpack.checks import FORBIDDEN_ENV_VARS, ForbiddenEnvVars, check_environment
-from pycnb.buildpack.detect import detected_files
-from pycnb.buildpack.package_manager import (
+from pycnb.buildpack.dependencies.package_manager import (
     LockfileMissing,
     MultiplePackageManagers,
     NoPackageManager,
@@ -12,7 +11,8 @@ from pycnb.buildpack.package_manager import (
     UnsupportedPackageManager,
     determine_package_manager,
 )
-from pycnb.buildpack.pyproject import read_pyproject
+from pycnb.buildpack.detect import detected_files
+from pycnb.buildpack.project import read_pyproject
 
 
 def test_every_forbidden_var_is_reported_with_a_reason() -> None:

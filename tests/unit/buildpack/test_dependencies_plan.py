@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pycnb.buildpack.dependencies import DependencyPlan, plan_dependencies
-from pycnb.buildpack.groups import GroupSelection, UnknownDependencyGroups
+from pycnb.buildpack.dependencies.groups import GroupSelection, UnknownDependencyGroups
+from pycnb.buildpack.dependencies.package_manager import PackageManager
+from pycnb.buildpack.dependencies.plan import DependencyPlan, plan_dependencies
 from pycnb.buildpack.output import Output
-from pycnb.buildpack.package_manager import PackageManager
 from pycnb.buildpack.settings import Settings
 
 PYPROJECT = """

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from pycnb.buildpack import django
-from pycnb.buildpack.django import (
+from pycnb.buildpack.commands import CommandFailed
+from pycnb.buildpack.launch import django
+from pycnb.buildpack.launch.django import (
     CollectstaticCause,
     CollectstaticFailed,
     InvalidBooleanSetting,
     collect_static_files,
     diagnose,
 )
+from pycnb.buildpack.launch.processes import Installed
 from pycnb.buildpack.output import Output
-from pycnb.buildpack.process import CommandFailed
-from pycnb.buildpack.processes import Installed
 from pycnb.buildpack.settings import Settings
 from pycnb.cnb.layer_env import Behavior, LayerEnv, Scope
 

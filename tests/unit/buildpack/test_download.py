@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pycnb.buildpack.download import (
+from pycnb.buildpack.python.download import (
     AttemptFailed,
     ChecksumMismatch,
     DownloadFailed,

@@ -7,35 +7,35 @@ from typing import get_args
 
 import pytest
 
-from pycnb.buildpack.archive import InvalidArchive, UnsafeArchiveMember
 from pycnb.buildpack.checks import ForbiddenEnvVars
-from pycnb.buildpack.django import (
-    CollectstaticCause,
-    CollectstaticFailed,
-    InvalidBooleanSetting,
-)
-from pycnb.buildpack.download import ChecksumMismatch, DownloadFailed
-from pycnb.buildpack.errors import BUILDPACK_ERRORS, BuildpackError, render
-from pycnb.buildpack.groups import UnknownDependencyGroups
-from pycnb.buildpack.layers.bootstrap_pip import BundledPipMissing, ToolInstallFailed
-from pycnb.buildpack.layers.venv import (
-    InstallerFailed,
-    LockfileOutdated,
-    PipInstallFailed,
-    PythonRejected,
-)
-from pycnb.buildpack.manifest import InvalidManifest, InvalidMirror, ManifestUnavailable
-from pycnb.buildpack.package_manager import (
+from pycnb.buildpack.commands import CommandFailed, CommandNotFound
+from pycnb.buildpack.dependencies.bootstrap_pip import BundledPipMissing, ToolInstallFailed
+from pycnb.buildpack.dependencies.groups import UnknownDependencyGroups
+from pycnb.buildpack.dependencies.package_manager import (
     LockfileMissing,
     MultiplePackageManagers,
     NoPackageManager,
     PackageManager,
     UnsupportedPackageManager,
 )
-from pycnb.buildpack.process import CommandFailed, CommandNotFound
-from pycnb.buildpack.procfile import InvalidProcfile, ProblemKind, ProcfileProblem
-from pycnb.buildpack.pyproject import InvalidPyproject
-from pycnb.buildpack.requirements import RequirementsFileMissing
+from pycnb.buildpack.dependencies.requirements import RequirementsFileMissing
+from pycnb.buildpack.dependencies.venv import (
+    InstallerFailed,
+    LockfileOutdated,
+    PipInstallFailed,
+    PythonRejected,
+)
+from pycnb.buildpack.errors import BUILDPACK_ERRORS, BuildpackError, render
+from pycnb.buildpack.launch.django import (
+    CollectstaticCause,
+    CollectstaticFailed,
+    InvalidBooleanSetting,
+)
+from pycnb.buildpack.launch.procfile import InvalidProcfile, ProblemKind, ProcfileProblem
+from pycnb.buildpack.project import InvalidPyproject
+from pycnb.buildpack.python.archive import InvalidArchive, UnsafeArchiveMember
+from pycnb.buildpack.python.download import ChecksumMismatch, DownloadFailed
+from pycnb.buildpack.python.manifest import InvalidManifest, InvalidMirror, ManifestUnavailable
 from pycnb.cnb.context import ContextError
 from tests.unit.buildpack.test_python_version_errors import ERRORS as PYTHON_VERSION_EXAMPLES
 

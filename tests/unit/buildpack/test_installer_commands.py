@@ -12,14 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from pycnb.buildpack.groups import GroupSelection
-from pycnb.buildpack.layers import poetry as poetry_layer
-from pycnb.buildpack.layers import uv as uv_layer
-from pycnb.buildpack.layers import venv as venv_layer
-from pycnb.buildpack.layers.pip import Pip
-from pycnb.buildpack.layers.poetry import Poetry, PoetrySync, classify_poetry_failure
-from pycnb.buildpack.layers.uv import Uv, UvSync, classify_uv_failure
-from pycnb.buildpack.layers.venv import (
+from pycnb.buildpack.commands import CommandFailed
+from pycnb.buildpack.dependencies import poetry as poetry_layer
+from pycnb.buildpack.dependencies import uv as uv_layer
+from pycnb.buildpack.dependencies import venv as venv_layer
+from pycnb.buildpack.dependencies.groups import GroupSelection
+from pycnb.buildpack.dependencies.package_manager import PackageManager
+from pycnb.buildpack.dependencies.pip import Pip
+from pycnb.buildpack.dependencies.poetry import Poetry, PoetrySync, classify_poetry_failure
+from pycnb.buildpack.dependencies.uv import Uv, UvSync, classify_uv_failure
+from pycnb.buildpack.dependencies.venv import (
     InstallerFailed,
     LockfileOutdated,
     PipProjectInstall,
@@ -27,8 +29,6 @@ from pycnb.buildpack.layers.venv import (
     Venv,
 )
 from pycnb.buildpack.output import Output
-from pycnb.buildpack.package_manager import PackageManager
-from pycnb.buildpack.process import CommandFailed
 
 VENV = Venv(Path("/layers/pycnb/venv"))
 APP = Path("/workspace")

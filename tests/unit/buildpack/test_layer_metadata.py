@@ -2,8 +2,9 @@ import dataclasses
 
 import pytest
 
-from pycnb.buildpack.layers import download_cache, pip, poetry, python, uv, venv
+from pycnb.buildpack.dependencies import download_cache, pip, poetry, uv, venv
 from pycnb.buildpack.layers.invalidation import changed_inputs
+from pycnb.buildpack.python import layer as python
 
 METADATA_TYPES = [
     (python.PythonLayerMetadata, python._LABELS),

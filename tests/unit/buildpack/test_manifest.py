@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pycnb.buildpack.manifest import (
+from pycnb.buildpack.python.manifest import (
     Distribution,
     InvalidManifest,
     InvalidMirror,
@@ -18,7 +18,7 @@ from pycnb.buildpack.manifest import (
     load_manifest,
     parse_manifest,
 )
-from pycnb.buildpack.python_version import PythonVersion
+from pycnb.buildpack.python.version import PythonVersion
 
 UPSTREAM = "https://github.com/astral-sh/python-build-standalone/releases/download/"
 SHA = "ab" * 32

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pycnb.buildpack.output import Output
-from pycnb.buildpack.processes import (
+from pycnb.buildpack.launch.processes import (
     AppFacts,
     Framework,
     Inferred,
@@ -25,7 +24,8 @@ from pycnb.buildpack.processes import (
     read_installed,
     site_packages,
 )
-from pycnb.buildpack.procfile import InvalidProcfile, read_procfile
+from pycnb.buildpack.launch.procfile import InvalidProcfile, read_procfile
+from pycnb.buildpack.output import Output
 
 DJANGO_MANAGE = """#!/usr/bin/env python
 import os, sys

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pycnb.buildpack.procfile import (
+from pycnb.buildpack.launch.procfile import (
     InvalidProcfile,
     ProblemKind,
     ProcfileProblem,

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from pycnb.buildpack.groups import (
+from pycnb.buildpack.dependencies.groups import (
     GroupSelection,
     UnknownDependencyGroups,
     parse_groups_setting,
     select_groups,
 )
-from pycnb.buildpack.package_manager import PackageManager
-from pycnb.buildpack.pyproject import InvalidPyproject, Pyproject, parse_pyproject, read_pyproject
+from pycnb.buildpack.dependencies.package_manager import PackageManager
+from pycnb.buildpack.project import InvalidPyproject, Pyproject, parse_pyproject, read_pyproject
 
 PATH = Path("/workspace/pyproject.toml")
 

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from pycnb.buildpack.python_policy import POLICY, REVIEWED, MinorRelease, PythonPolicy, Support
-from pycnb.buildpack.python_version import (
+from pycnb.buildpack.python.policy import POLICY, REVIEWED, MinorRelease, PythonPolicy, Support
+from pycnb.buildpack.python.version import (
     ByteOrderMark,
     ChosenByDefault,
     ChosenByProject,

@@ -8,10 +8,10 @@ from typing import get_args
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from pycnb.buildpack import python_version
 from pycnb.buildpack.errors import BuildpackError, render, render_warning
-from pycnb.buildpack.python_choice import describe_choice
-from pycnb.buildpack.python_version import (
+from pycnb.buildpack.python import version as python_version
+from pycnb.buildpack.python.choice import describe_choice
+from pycnb.buildpack.python.version import (
     BadLine,
     ByteOrderMark,
     ChosenByDefault,

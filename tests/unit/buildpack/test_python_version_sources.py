@@ -10,7 +10,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
 
-from pycnb.buildpack.python_version import (
+from pycnb.buildpack.python.sources import (
+    PoetryConstraintError,
+    parse_poetry_constraint,
+    parse_project_constraints,
+    parse_python_version_file,
+    parse_python_version_setting,
+    poetry_to_pep440,
+    read_previous_default,
+    read_version_sources,
+    remember_default,
+)
+from pycnb.buildpack.python.version import (
     BadLine,
     ByteOrderMark,
     ConstraintProblem,
@@ -29,17 +40,6 @@ from pycnb.buildpack.python_version import (
     SourceIgnored,
     VersionConstraint,
     VersionRequest,
-)
-from pycnb.buildpack.python_version_sources import (
-    PoetryConstraintError,
-    parse_poetry_constraint,
-    parse_project_constraints,
-    parse_python_version_file,
-    parse_python_version_setting,
-    poetry_to_pep440,
-    read_previous_default,
-    read_version_sources,
-    remember_default,
 )
 
 FILE = RequestOrigin.PYTHON_VERSION_FILE

@@ -2,7 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from pycnb.buildpack.requirements import RequirementsFileMissing, read_requirements_inputs
+from pycnb.buildpack.dependencies.requirements import (
+    RequirementsFileMissing,
+    read_requirements_inputs,
+)
 
 
 def write(app: Path, files: dict[str, str]) -> None:

@@ -17,18 +17,18 @@ from typing import Any, Self
 
 import pytest
 
-from pycnb.buildpack import dependencies
-from pycnb.buildpack.dependencies import DependencyPlan, install_app_dependencies
-from pycnb.buildpack.groups import GroupSelection
-from pycnb.buildpack.layers.bootstrap_pip import BootstrapPip, ToolInstallFailed
-from pycnb.buildpack.layers.pip import install_pip
-from pycnb.buildpack.layers.poetry import install_poetry
-from pycnb.buildpack.layers.python import PythonRuntime
-from pycnb.buildpack.layers.uv import install_uv
+from pycnb.buildpack.dependencies import plan as dependencies
+from pycnb.buildpack.dependencies.bootstrap_pip import BootstrapPip, ToolInstallFailed
+from pycnb.buildpack.dependencies.groups import GroupSelection
+from pycnb.buildpack.dependencies.package_manager import PackageManager
+from pycnb.buildpack.dependencies.pip import install_pip
+from pycnb.buildpack.dependencies.plan import DependencyPlan, install_app_dependencies
+from pycnb.buildpack.dependencies.poetry import install_poetry
+from pycnb.buildpack.dependencies.requirements import RequirementsInputs
+from pycnb.buildpack.dependencies.tool_versions import POETRY_LOCK
+from pycnb.buildpack.dependencies.uv import install_uv
 from pycnb.buildpack.output import Output
-from pycnb.buildpack.package_manager import PackageManager
-from pycnb.buildpack.requirements import RequirementsInputs
-from pycnb.buildpack.tool_versions import POETRY_LOCK
+from pycnb.buildpack.python.layer import PythonRuntime
 from pycnb.cnb.context import BuildContext, Target
 from pycnb.cnb.layer_env import LayerEnv
 from pycnb.cnb.toml import read_toml

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name
 
-from pycnb.buildpack.unrequired import (
+from pycnb.buildpack.dependencies.unrequired import (
     InvalidReport,
     ResolvedRoots,
     read_report,

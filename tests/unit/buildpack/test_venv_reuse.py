@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from pycnb.buildpack.layers.venv import (
+from pycnb.buildpack.dependencies.package_manager import PackageManager
+from pycnb.buildpack.dependencies.venv import (
     VenvAction,
     VenvLayerMetadata,
     decide,
     files_digest,
     settings_digest,
 )
-from pycnb.buildpack.package_manager import PackageManager
 
 UV = PackageManager.UV
 

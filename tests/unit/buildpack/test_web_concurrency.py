@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pycnb.buildpack.layers.web_concurrency import (
+from pycnb.buildpack.launch.web_concurrency import (
     EXEC_D_NAME,
     EXEC_D_PROGRAM,
     LAYER_NAME,

@@ -24,7 +24,7 @@ from typing import Any
 
 from packaging.specifiers import SpecifierSet
 
-from pycnb.buildpack.python_version import (
+from pycnb.buildpack.python.version import (
     BadLine,
     ByteOrderMark,
     ConstraintProblem,

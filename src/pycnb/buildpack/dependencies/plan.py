@@ -13,22 +13,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pycnb.buildpack.errors import render_dependency_warning
-from pycnb.buildpack.groups import (
+from pycnb.buildpack.dependencies.bootstrap_pip import BootstrapPip
+from pycnb.buildpack.dependencies.groups import (
     GROUPS_SETTING,
     GroupSelection,
     parse_groups_setting,
     select_groups,
 )
-from pycnb.buildpack.layers.bootstrap_pip import BootstrapPip
-from pycnb.buildpack.layers.pip import install_pip
-from pycnb.buildpack.layers.pip_cache import prepare_pip_cache
-from pycnb.buildpack.layers.poetry import PoetrySync, install_poetry
-from pycnb.buildpack.layers.poetry_cache import prepare_poetry_cache
-from pycnb.buildpack.layers.python import PythonRuntime
-from pycnb.buildpack.layers.uv import UvSync, install_uv
-from pycnb.buildpack.layers.uv_cache import prepare_uv_cache
-from pycnb.buildpack.layers.venv import (
+from pycnb.buildpack.dependencies.package_manager import (
+    PackageManager,
+    PyprojectWithoutLockfile,
+    determine_package_manager,
+)
+from pycnb.buildpack.dependencies.pip import install_pip
+from pycnb.buildpack.dependencies.pip_cache import prepare_pip_cache
+from pycnb.buildpack.dependencies.poetry import PoetrySync, install_poetry
+from pycnb.buildpack.dependencies.poetry_cache import prepare_poetry_cache
+from pycnb.buildpack.dependencies.requirements import RequirementsInputs, read_requirements_inputs
+from pycnb.buildpack.dependencies.uv import UvSync, install_uv
+from pycnb.buildpack.dependencies.uv_cache import prepare_uv_cache
+from pycnb.buildpack.dependencies.venv import (
     Installer,
     PipProjectInstall,
     PipRequirementsInstall,
@@ -36,14 +40,10 @@ from pycnb.buildpack.layers.venv import (
     install_dependencies,
     project_files,
 )
+from pycnb.buildpack.errors import render_dependency_warning
 from pycnb.buildpack.output import Output
-from pycnb.buildpack.package_manager import (
-    PackageManager,
-    PyprojectWithoutLockfile,
-    determine_package_manager,
-)
-from pycnb.buildpack.pyproject import read_pyproject
-from pycnb.buildpack.requirements import RequirementsInputs, read_requirements_inputs
+from pycnb.buildpack.project import read_pyproject
+from pycnb.buildpack.python.layer import PythonRuntime
 from pycnb.buildpack.settings import Settings
 from pycnb.cnb.context import BuildContext
 

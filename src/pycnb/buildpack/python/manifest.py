@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
-from pycnb.buildpack.download import (
+from pycnb.buildpack.python.download import (
     ALLOWED_SCHEMES,
     RetriesFailed,
     UrlOpener,
@@ -28,7 +28,7 @@ from pycnb.buildpack.download import (
     redact_url,
     with_retries,
 )
-from pycnb.buildpack.python_version import PythonVersion
+from pycnb.buildpack.python.version import PythonVersion
 
 __all__ = [
     "KNOWN_ARCHES",

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from pycnb.buildpack.commands import CommandFailed, run_captured
+from pycnb.buildpack.launch.processes import Installed
 from pycnb.buildpack.output import Message, Output
-from pycnb.buildpack.process import CommandFailed, run_captured
-from pycnb.buildpack.processes import Installed
 from pycnb.buildpack.settings import Settings
 from pycnb.cnb.layer_env import LayerEnv, Phase, layer_path_env
 

@@ -20,12 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pycnb.buildpack.groups import GroupSelection
-from pycnb.buildpack.layers.bootstrap_pip import BootstrapPip
-from pycnb.buildpack.layers.bytecode import compile_tree
-from pycnb.buildpack.layers.keyed import open_keyed_layer
-from pycnb.buildpack.layers.python import PythonRuntime
-from pycnb.buildpack.layers.venv import (
+from pycnb.buildpack.bytecode import compile_tree
+from pycnb.buildpack.commands import CommandFailed, run_captured
+from pycnb.buildpack.dependencies.bootstrap_pip import BootstrapPip
+from pycnb.buildpack.dependencies.groups import GroupSelection
+from pycnb.buildpack.dependencies.package_manager import PackageManager
+from pycnb.buildpack.dependencies.tool_versions import POETRY_LOCK, POETRY_VERSION
+from pycnb.buildpack.dependencies.venv import (
     SOURCE_DATE_EPOCH,
     InstallerFailed,
     LockfileOutdated,
@@ -33,10 +34,9 @@ from pycnb.buildpack.layers.venv import (
     Venv,
     VenvInputs,
 )
+from pycnb.buildpack.layers.keyed import open_keyed_layer
 from pycnb.buildpack.output import Output
-from pycnb.buildpack.package_manager import PackageManager
-from pycnb.buildpack.process import CommandFailed, run_captured
-from pycnb.buildpack.tool_versions import POETRY_LOCK, POETRY_VERSION
+from pycnb.buildpack.python.layer import PythonRuntime
 from pycnb.cnb.context import BuildContext
 from pycnb.cnb.layer_env import Behavior, LayerEnv, Scope
 from pycnb.cnb.layers import Empty

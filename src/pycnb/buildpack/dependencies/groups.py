@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pycnb.buildpack.package_manager import PackageManager
-from pycnb.buildpack.pyproject import Pyproject, normalize_name
+from pycnb.buildpack.dependencies.package_manager import PackageManager
+from pycnb.buildpack.project import Pyproject, normalize_name
 
 __all__ = [
     "GROUPS_SETTING",

@@ -23,7 +23,7 @@ from enum import Enum
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from pycnb.buildpack.python_policy import POLICY, PythonPolicy, Support
+from pycnb.buildpack.python.policy import POLICY, PythonPolicy, Support
 
 __all__ = [
     "BadLine",

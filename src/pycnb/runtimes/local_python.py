@@ -34,9 +34,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pycnb.buildpack.archive import ArchiveError, extract_python_archive
-from pycnb.buildpack.manifest import KNOWN_ARCHES, parse_manifest
-from pycnb.buildpack.python_version import PythonVersion
+from pycnb.buildpack.python.archive import ArchiveError, extract_python_archive
+from pycnb.buildpack.python.manifest import KNOWN_ARCHES, parse_manifest
+from pycnb.buildpack.python.version import PythonVersion
 
 __all__ = [
     "LocalPython",

@@ -11,7 +11,12 @@ from collections.abc import Sequence
 
 from pycnb.buildpack.errors import render_warning
 from pycnb.buildpack.output import Output
-from pycnb.buildpack.python_version import (
+from pycnb.buildpack.python.sources import (
+    read_previous_default,
+    read_version_sources,
+    remember_default,
+)
+from pycnb.buildpack.python.version import (
     ChosenByDefault,
     ChosenByProject,
     ChosenByRequest,
@@ -20,11 +25,6 @@ from pycnb.buildpack.python_version import (
     Severity,
     resolve_python_version,
     severity,
-)
-from pycnb.buildpack.python_version_sources import (
-    read_previous_default,
-    read_version_sources,
-    remember_default,
 )
 from pycnb.cnb.context import BuildContext
 

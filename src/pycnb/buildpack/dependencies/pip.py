@@ -14,12 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pycnb.buildpack.layers.bootstrap_pip import BootstrapPip
-from pycnb.buildpack.layers.bytecode import compile_tree
+from pycnb.buildpack.bytecode import compile_tree
+from pycnb.buildpack.dependencies.bootstrap_pip import BootstrapPip
+from pycnb.buildpack.dependencies.tool_versions import PIP_VERSION
 from pycnb.buildpack.layers.keyed import open_keyed_layer
-from pycnb.buildpack.layers.python import PythonRuntime
 from pycnb.buildpack.output import Output
-from pycnb.buildpack.tool_versions import PIP_VERSION
+from pycnb.buildpack.python.layer import PythonRuntime
 from pycnb.cnb.context import BuildContext
 from pycnb.cnb.layers import Empty
 from pycnb.cnb.names import LayerName

@@ -30,9 +30,9 @@ from typing import Self
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
-from pycnb.buildpack.archive import InvalidArchive, UnsafeArchiveMember
-from pycnb.buildpack.layers.python import PythonRuntime
-from pycnb.buildpack.process import CommandFailed, run_captured
+from pycnb.buildpack.commands import CommandFailed, run_captured
+from pycnb.buildpack.python.archive import InvalidArchive, UnsafeArchiveMember
+from pycnb.buildpack.python.layer import PythonRuntime
 
 __all__ = ["BootstrapPip", "BundledPipMissing", "ToolInstallFailed"]
 

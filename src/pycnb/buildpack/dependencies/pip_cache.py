@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pycnb.buildpack.layers.download_cache import prepare_download_cache
+from pycnb.buildpack.dependencies.download_cache import prepare_download_cache
 from pycnb.buildpack.output import Output
 from pycnb.cnb.context import BuildContext
 from pycnb.cnb.names import LayerName

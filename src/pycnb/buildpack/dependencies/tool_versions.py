@@ -17,4 +17,4 @@ POETRY_VERSION = "2.5.1"
 # Poetry's own dependencies, each pinned with the hashes of its files (written by
 # scripts/lock_poetry.py): the Poetry layer is the same whenever it is built, and every file pip
 # downloads for it is checked against its sha256.
-POETRY_LOCK = Path(__file__).parent / "data" / "poetry-requirements.txt"
+POETRY_LOCK = Path(__file__).parent.parent / "data" / "poetry-requirements.txt"

@@ -17,11 +17,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pycnb.buildpack.groups import GroupSelection
-from pycnb.buildpack.layers.bootstrap_pip import BootstrapPip
-from pycnb.buildpack.layers.keyed import open_keyed_layer
-from pycnb.buildpack.layers.venv import LAYER_NAME as VENV_LAYER
-from pycnb.buildpack.layers.venv import (
+from pycnb.buildpack.commands import CommandFailed, run_captured
+from pycnb.buildpack.dependencies.bootstrap_pip import BootstrapPip
+from pycnb.buildpack.dependencies.groups import GroupSelection
+from pycnb.buildpack.dependencies.package_manager import PackageManager
+from pycnb.buildpack.dependencies.tool_versions import UV_VERSION
+from pycnb.buildpack.dependencies.venv import LAYER_NAME as VENV_LAYER
+from pycnb.buildpack.dependencies.venv import (
     SOURCE_DATE_EPOCH,
     InstallerFailed,
     LockfileOutdated,
@@ -29,10 +31,8 @@ from pycnb.buildpack.layers.venv import (
     Venv,
     VenvInputs,
 )
+from pycnb.buildpack.layers.keyed import open_keyed_layer
 from pycnb.buildpack.output import Output
-from pycnb.buildpack.package_manager import PackageManager
-from pycnb.buildpack.process import CommandFailed, run_captured
-from pycnb.buildpack.tool_versions import UV_VERSION
 from pycnb.cnb.context import BuildContext
 from pycnb.cnb.layer_env import Behavior, LayerEnv, Scope
 from pycnb.cnb.layers import Empty

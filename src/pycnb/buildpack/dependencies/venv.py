@@ -41,16 +41,20 @@ from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
-from pycnb.buildpack.groups import GroupSelection
+from pycnb.buildpack.commands import CommandFailed, run_captured, run_streamed
+from pycnb.buildpack.dependencies.groups import GroupSelection
+from pycnb.buildpack.dependencies.package_manager import PackageManager
+from pycnb.buildpack.dependencies.pip import Pip
+from pycnb.buildpack.dependencies.requirements import RequirementsInputs
+from pycnb.buildpack.dependencies.unrequired import (
+    ResolvedRoots,
+    read_report,
+    unrequired_distributions,
+)
 from pycnb.buildpack.layers.invalidation import changed_inputs
-from pycnb.buildpack.layers.pip import Pip
-from pycnb.buildpack.layers.python import PythonRuntime
 from pycnb.buildpack.output import Output
-from pycnb.buildpack.package_manager import PackageManager
-from pycnb.buildpack.process import CommandFailed, run_captured, run_streamed
-from pycnb.buildpack.pyproject import PYPROJECT
-from pycnb.buildpack.requirements import RequirementsInputs
-from pycnb.buildpack.unrequired import ResolvedRoots, read_report, unrequired_distributions
+from pycnb.buildpack.project import PYPROJECT
+from pycnb.buildpack.python.layer import PythonRuntime
 from pycnb.cnb.context import BuildContext
 from pycnb.cnb.layer_env import Behavior, LayerEnv, Scope
 from pycnb.cnb.layers import (

@@ -14,12 +14,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pycnb.buildpack.archive import extract_python_archive
-from pycnb.buildpack.download import download
-from pycnb.buildpack.layers.bytecode import compile_tree
+from pycnb.buildpack.bytecode import compile_tree
 from pycnb.buildpack.layers.keyed import open_keyed_layer
-from pycnb.buildpack.manifest import Distribution
 from pycnb.buildpack.output import Output
+from pycnb.buildpack.python.archive import extract_python_archive
+from pycnb.buildpack.python.download import download
+from pycnb.buildpack.python.manifest import Distribution
 from pycnb.cnb.context import BuildContext
 from pycnb.cnb.layer_env import Behavior, LayerEnv, Scope
 from pycnb.cnb.layers import Empty

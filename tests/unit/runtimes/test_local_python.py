@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from pycnb.buildpack.archive import extract_python_archive
-from pycnb.buildpack.manifest import load_manifest
-from pycnb.buildpack.python_version import PythonVersion
-from pycnb.platform import local_python
-from pycnb.platform.local_python import (
+from pycnb.buildpack.python.archive import extract_python_archive
+from pycnb.buildpack.python.manifest import load_manifest
+from pycnb.buildpack.python.version import PythonVersion
+from pycnb.runtimes import local_python
+from pycnb.runtimes.local_python import (
     LocalPython,
     NotAnInstall,
     PatchelfMissing,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from pycnb.buildpack.pyproject import PYPROJECT, Pyproject
+from pycnb.buildpack.project import PYPROJECT, Pyproject
 
 __all__ = [
     "LockfileMissing",

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from pycnb.buildpack.launch.procfile import PROCFILE
 from pycnb.buildpack.output import Output
-from pycnb.buildpack.procfile import PROCFILE
 from pycnb.cnb.launch import Launch, Process
 from pycnb.cnb.names import ProcessType
 

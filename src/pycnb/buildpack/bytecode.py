@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pycnb.buildpack.process import run_captured
+from pycnb.buildpack.commands import run_captured
 
 __all__ = ["compile_tree"]
 

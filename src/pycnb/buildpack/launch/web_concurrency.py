@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pycnb.buildpack.launch.processes import DEFAULT_PORT
 from pycnb.buildpack.output import Output
-from pycnb.buildpack.processes import DEFAULT_PORT
 from pycnb.cnb.context import BuildContext
 from pycnb.cnb.layer_env import Behavior, LayerEnv, Scope
 from pycnb.cnb.names import LayerName
