@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pycnb.buildpack.errors import BuildpackError
+
 __all__ = ["FORBIDDEN_ENV_VARS", "ForbiddenEnvVars", "check_environment"]
 
 FORBIDDEN_ENV_VARS: Mapping[str, str] = {
@@ -55,7 +57,7 @@ FORBIDDEN_ENV_VARS: Mapping[str, str] = {
 
 
 @dataclass
-class ForbiddenEnvVars(Exception):
+class ForbiddenEnvVars(BuildpackError):
     found: list[tuple[str, str]]  # (name, why it is forbidden), in name order
 
     def __str__(self) -> str:

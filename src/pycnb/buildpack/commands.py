@@ -12,11 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pycnb.buildpack.errors import BuildpackError
+
 __all__ = ["CommandFailed", "CommandNotFound", "run_captured", "run_streamed"]
 
 
 @dataclass
-class CommandNotFound(Exception):
+class CommandNotFound(BuildpackError):
     program: str  # argv[0] as given
     reason: str  # the OS error
 
@@ -25,7 +27,7 @@ class CommandNotFound(Exception):
 
 
 @dataclass
-class CommandFailed(Exception):
+class CommandFailed(BuildpackError):
     argv: tuple[str, ...]
     returncode: int
     output: str | None  # captured stdout+stderr, when the command ran captured

@@ -16,11 +16,12 @@ from pycnb.buildpack.checks import check_environment
 from pycnb.buildpack.dependencies.plan import install_app_dependencies, plan_dependencies
 from pycnb.buildpack.dependencies.venv import LAYER_NAME as VENV_LAYER
 from pycnb.buildpack.detect import DETECTION_FILES, detected_files
-from pycnb.buildpack.errors import BUILDPACK_ERRORS, BuildpackError, render
+from pycnb.buildpack.errors import BuildpackError
 from pycnb.buildpack.launch.django import collect_static_files
 from pycnb.buildpack.launch.processes import declare_processes, read_installed, site_packages
 from pycnb.buildpack.launch.procfile import read_procfile
 from pycnb.buildpack.launch.web_concurrency import add_web_defaults
+from pycnb.buildpack.messages import render
 from pycnb.buildpack.output import Message, Output, format_duration
 from pycnb.buildpack.python.choice import choose_python
 from pycnb.buildpack.python.layer import install_python
@@ -32,6 +33,7 @@ from pycnb.cnb.context import (
     DETECT_FAIL,
     DETECT_PASS,
     BuildContext,
+    ContextError,
     DetectContext,
     PlanEntry,
 )
@@ -53,8 +55,8 @@ def main(argv: Sequence[str]) -> int:
         if phase == "build":
             build(BuildContext.from_process(args, os.environ), out)
             return 0
-    except BUILDPACK_ERRORS as error:
-        out.error(render(_as_buildpack_error(error)))
+    except (BuildpackError, ContextError) as error:
+        out.error(render(error))
         return error_code
     except Exception:  # noqa: BLE001 - the one boundary that reports bugs instead of crashing
         out.error(
@@ -68,10 +70,6 @@ def main(argv: Sequence[str]) -> int:
         return error_code
     out.error(Message(f"Unknown phase {phase!r}", "bin/detect and bin/build call this."))
     return error_code
-
-
-def _as_buildpack_error(error: Exception) -> BuildpackError:
-    return error  # type: ignore[return-value]  # caught by BUILDPACK_ERRORS, so it is one
 
 
 def detect(ctx: DetectContext, out: Output) -> int:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pycnb.buildpack.errors import DependencyError
+
 __all__ = [
     "PYPROJECT",
     "InvalidPyproject",
@@ -30,7 +32,7 @@ _TOOL_TABLES = ("poetry", "uv", "pdm")
 
 
 @dataclass
-class InvalidPyproject(Exception):
+class InvalidPyproject(DependencyError):
     path: Path
     reason: str  # tomllib's message (it includes line and column), or which table is malformed
 

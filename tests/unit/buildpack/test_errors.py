@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from pathlib import Path
-from typing import get_args
 
 import pytest
 
+import pycnb.buildpack
 from pycnb.buildpack.checks import ForbiddenEnvVars
 from pycnb.buildpack.commands import CommandFailed, CommandNotFound
 from pycnb.buildpack.dependencies.bootstrap_pip import BundledPipMissing, ToolInstallFailed
@@ -25,13 +27,14 @@ from pycnb.buildpack.dependencies.venv import (
     PipInstallFailed,
     PythonRejected,
 )
-from pycnb.buildpack.errors import BUILDPACK_ERRORS, BuildpackError, render
+from pycnb.buildpack.errors import BuildpackError
 from pycnb.buildpack.launch.django import (
     CollectstaticCause,
     CollectstaticFailed,
     InvalidBooleanSetting,
 )
 from pycnb.buildpack.launch.procfile import InvalidProcfile, ProblemKind, ProcfileProblem
+from pycnb.buildpack.messages import render
 from pycnb.buildpack.project import InvalidPyproject
 from pycnb.buildpack.python.archive import InvalidArchive, UnsafeArchiveMember
 from pycnb.buildpack.python.download import ChecksumMismatch, DownloadFailed
@@ -41,7 +44,7 @@ from tests.unit.buildpack.test_python_version_errors import ERRORS as PYTHON_VER
 
 APP = Path("/workspace")
 
-EXAMPLES: list[tuple[BuildpackError, list[str]]] = [
+EXAMPLES: list[tuple[Exception, list[str]]] = [
     (ForbiddenEnvVars([("PIP_USER", "because")]), ["PIP_USER: because"]),
     (NoPackageManager(["requirement.txt"], has_pyproject=False), ["requirement.txt"]),
     (NoPackageManager([], has_pyproject=True), ["pyproject.toml"]),
@@ -159,7 +162,7 @@ EXAMPLES: list[tuple[BuildpackError, list[str]]] = [
 
 
 @pytest.mark.parametrize(("error", "facts"), EXAMPLES, ids=lambda v: type(v).__name__)
-def test_render_names_the_facts(error: BuildpackError, facts: list[str]) -> None:
+def test_render_names_the_facts(error: Exception, facts: list[str]) -> None:
     message = render(error)
     text = f"{message.title}\n{message.details}\n{message.fix}"
     assert message.title
@@ -167,6 +170,23 @@ def test_render_names_the_facts(error: BuildpackError, facts: list[str]) -> None
         assert fact in text
 
 
-def test_every_error_type_has_an_example() -> None:
-    assert {type(e) for e, _ in EXAMPLES} == set(get_args(BuildpackError))
-    assert set(BUILDPACK_ERRORS) == set(get_args(BuildpackError))
+def _concrete_error_types() -> set[type[Exception]]:
+    # Every module of the buildpack, imported, so that every error type is defined.
+    for module in pkgutil.walk_packages(pycnb.buildpack.__path__, "pycnb.buildpack."):
+        importlib.import_module(module.name)
+    found: set[type[Exception]] = set()
+    pending: list[type[Exception]] = [BuildpackError]
+    while pending:
+        cls = pending.pop()
+        subclasses = cls.__subclasses__()
+        pending.extend(subclasses)
+        if not subclasses:
+            found.add(cls)
+    return found | {ContextError}
+
+
+def test_every_error_type_has_its_own_message_and_an_example() -> None:
+    types = _concrete_error_types()
+    fallback = render.dispatch(Exception)
+    assert [t.__name__ for t in types if render.dispatch(t) is fallback] == []
+    assert {type(e) for e, _ in EXAMPLES} == types

@@ -31,6 +31,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
 from pycnb.buildpack.commands import CommandFailed, run_captured
+from pycnb.buildpack.errors import DependencyError
 from pycnb.buildpack.python.archive import InvalidArchive, UnsafeArchiveMember
 from pycnb.buildpack.python.layer import PythonRuntime
 
@@ -53,7 +54,7 @@ _INSTALL_OPTIONS = (
 
 
 @dataclass
-class BundledPipMissing(Exception):
+class BundledPipMissing(DependencyError):
     directory: Path  # where the Python's ensurepip keeps its bundled wheel
 
     def __str__(self) -> str:
@@ -61,7 +62,7 @@ class BundledPipMissing(Exception):
 
 
 @dataclass
-class ToolInstallFailed(Exception):
+class ToolInstallFailed(DependencyError):
     """pip could not install one of the buildpack's tools from the package index."""
 
     tool: str  # as the log names it: "pip", "uv", "Poetry"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pycnb.buildpack.dependencies.package_manager import PackageManager
+from pycnb.buildpack.errors import DependencyError
 from pycnb.buildpack.project import Pyproject, normalize_name
 
 __all__ = [
@@ -26,7 +27,7 @@ GROUPS_SETTING = "BP_PYTHON_GROUPS"
 
 
 @dataclass
-class UnknownDependencyGroups(Exception):
+class UnknownDependencyGroups(DependencyError):
     unknown: list[str]  # requested names the project does not define, as the user wrote them
     package_manager: PackageManager
     groups: list[str]  # what the project defines, as spelled there

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from pycnb.buildpack.errors import DependencyError
 from pycnb.buildpack.project import PYPROJECT, Pyproject
 
 __all__ = [
@@ -81,7 +82,7 @@ _REQUIREMENTS_LOOKALIKES = (
 )
 
 
-class PackageManagerError(Exception):
+class PackageManagerError(DependencyError):
     pass
 
 

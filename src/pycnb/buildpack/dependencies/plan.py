@@ -40,7 +40,7 @@ from pycnb.buildpack.dependencies.venv import (
     install_dependencies,
     project_files,
 )
-from pycnb.buildpack.errors import render_dependency_warning
+from pycnb.buildpack.messages.dependencies import render_dependency_warning
 from pycnb.buildpack.output import Output
 from pycnb.buildpack.project import read_pyproject
 from pycnb.buildpack.python.layer import PythonRuntime

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pycnb.buildpack.errors import DependencyError
+
 __all__ = [
     "RequirementsError",
     "RequirementsFileMissing",
@@ -36,7 +38,7 @@ _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar.xz")
 
 
-class RequirementsError(Exception):
+class RequirementsError(DependencyError):
     pass
 
 

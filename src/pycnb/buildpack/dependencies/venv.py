@@ -51,6 +51,7 @@ from pycnb.buildpack.dependencies.unrequired import (
     read_report,
     unrequired_distributions,
 )
+from pycnb.buildpack.errors import DependencyError
 from pycnb.buildpack.layers.invalidation import changed_inputs
 from pycnb.buildpack.output import Output
 from pycnb.buildpack.project import PYPROJECT
@@ -168,7 +169,7 @@ def _labels(package_manager: PackageManager) -> dict[str, str]:
 
 
 @dataclass
-class PipInstallFailed(Exception):
+class PipInstallFailed(DependencyError):
     requirements_file: str
     returncode: int
 
@@ -177,7 +178,7 @@ class PipInstallFailed(Exception):
 
 
 @dataclass
-class InstallerFailed(Exception):
+class InstallerFailed(DependencyError):
     """The installer failed for a reason pycnb does not recognise."""
 
     package_manager: PackageManager
@@ -190,7 +191,7 @@ class InstallerFailed(Exception):
 
 
 @dataclass
-class LockfileOutdated(Exception):
+class LockfileOutdated(DependencyError):
     """The lockfile no longer matches pyproject.toml, as the tool itself reported."""
 
     package_manager: PackageManager
@@ -201,7 +202,7 @@ class LockfileOutdated(Exception):
 
 
 @dataclass
-class PythonRejected(Exception):
+class PythonRejected(DependencyError):
     """The tool refused the Python version: the project's constraint excludes it."""
 
     package_manager: PackageManager

@@ -22,6 +22,7 @@ from enum import Enum
 from pathlib import Path
 
 from pycnb.buildpack.commands import CommandFailed, run_captured
+from pycnb.buildpack.errors import LaunchError
 from pycnb.buildpack.launch.processes import Installed
 from pycnb.buildpack.output import Message, Output
 from pycnb.buildpack.settings import Settings
@@ -55,7 +56,7 @@ class CollectstaticCause(Enum):
 
 
 @dataclass
-class CollectstaticFailed(Exception):
+class CollectstaticFailed(LaunchError):
     argv: tuple[str, ...]  # as run, relative to the app dir (`python manage.py ...`)
     returncode: int
     output: str  # Django's own stdout and stderr
@@ -67,7 +68,7 @@ class CollectstaticFailed(Exception):
 
 
 @dataclass
-class InvalidBooleanSetting(Exception):
+class InvalidBooleanSetting(LaunchError):
     name: str
     value: str
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from pycnb.buildpack.errors import LaunchError
 from pycnb.cnb.launch import Process
 from pycnb.cnb.names import ProcessType
 
@@ -57,7 +58,7 @@ class ProcfileProblem:
 
 
 @dataclass
-class InvalidProcfile(Exception):
+class InvalidProcfile(LaunchError):
     problems: tuple[ProcfileProblem, ...]
 
     def __str__(self) -> str:

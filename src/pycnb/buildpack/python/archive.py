@@ -16,6 +16,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from pycnb.buildpack.errors import PythonError
+
 __all__ = [
     "ArchiveError",
     "InvalidArchive",
@@ -32,7 +34,7 @@ _DROPPED_BITS = stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX | stat.S_IWGRP | stat
 _MAX_LINK_HOPS = 40
 
 
-class ArchiveError(Exception):
+class ArchiveError(PythonError):
     pass
 
 

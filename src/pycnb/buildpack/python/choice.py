@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pycnb.buildpack.errors import render_warning
+from pycnb.buildpack.messages.python import render_warning
 from pycnb.buildpack.output import Output
 from pycnb.buildpack.python.sources import (
     read_previous_default,

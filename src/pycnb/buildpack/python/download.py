@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol, TypeVar
 
+from pycnb.buildpack.errors import PythonError
+
 __all__ = [
     "ALLOWED_SCHEMES",
     "AttemptFailed",
@@ -52,12 +54,12 @@ class UrlOpener(Protocol):
     def __call__(self, url: urllib.request.Request, *, timeout: float) -> IO[bytes]: ...
 
 
-class DownloadError(Exception):
+class DownloadError(PythonError):
     pass
 
 
 @dataclass
-class AttemptFailed(DownloadError):
+class AttemptFailed(Exception):  # internal: the retry loop turns it into RetriesFailed
     reason: str  # what went wrong in this one attempt, e.g. "HTTP 503" or "timed out"
     transient: bool  # True when another attempt may succeed (network error, 5xx, 429, short body)
 
@@ -66,7 +68,7 @@ class AttemptFailed(DownloadError):
 
 
 @dataclass
-class RetriesFailed(DownloadError):
+class RetriesFailed(Exception):  # internal: callers report it as DownloadFailed etc.
     reason: str  # the failure of the last attempt
     attempts: int  # how many attempts were made before giving up
 

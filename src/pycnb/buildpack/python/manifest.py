@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
+from pycnb.buildpack.errors import PythonError
 from pycnb.buildpack.python.download import (
     ALLOWED_SCHEMES,
     RetriesFailed,
@@ -61,7 +62,7 @@ _FIELDS = ("version", "os", "arch", "url", "sha256")
 _HEX = frozenset("0123456789abcdef")
 
 
-class ManifestError(Exception):
+class ManifestError(PythonError):
     pass
 
 

@@ -23,6 +23,7 @@ from enum import Enum
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from pycnb.buildpack.errors import PythonError
 from pycnb.buildpack.python.policy import POLICY, PythonPolicy, Support
 
 __all__ = [
@@ -279,7 +280,7 @@ def severity(notice: PythonVersionNotice) -> Severity:
 # --- Errors --------------------------------------------------------------------------------
 
 
-class PythonVersionError(Exception):
+class PythonVersionError(PythonError):
     pass
 
 

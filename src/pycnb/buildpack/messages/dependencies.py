@@ -1,0 +1,317 @@
+"""What the dependency steps tell the user when they fail or warn."""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from pycnb.buildpack.dependencies.bootstrap_pip import BundledPipMissing, ToolInstallFailed
+from pycnb.buildpack.dependencies.groups import GROUPS_SETTING, UnknownDependencyGroups
+from pycnb.buildpack.dependencies.package_manager import (
+    LockfileMissing,
+    MultiplePackageManagers,
+    NoPackageManager,
+    PackageManager,
+    PyprojectWithoutLockfile,
+    UnsupportedPackageManager,
+)
+from pycnb.buildpack.dependencies.requirements import RequirementsFileMissing
+from pycnb.buildpack.dependencies.venv import (
+    InstallerFailed,
+    LockfileOutdated,
+    PipInstallFailed,
+    PythonRejected,
+)
+from pycnb.buildpack.errors import render
+from pycnb.buildpack.output import Message
+from pycnb.buildpack.project import InvalidPyproject
+
+_SUPPORTED_MANAGERS = (
+    "pycnb installs dependencies from exactly one of:\n\n"
+    "  requirements.txt  with pip\n"
+    "  uv.lock           with uv\n"
+    "  poetry.lock       with Poetry\n"
+    "  pyproject.toml    with pip, for a [project] without a lockfile"
+)
+
+
+# Where a private index and its credentials go, per installer.
+_INDEX_SETTINGS = {
+    PackageManager.PIP: "PIP_INDEX_URL, PIP_EXTRA_INDEX_URL",
+    PackageManager.PYPROJECT: "PIP_INDEX_URL, PIP_EXTRA_INDEX_URL",
+    PackageManager.UV: "UV_DEFAULT_INDEX, UV_INDEX, or UV_INDEX_<NAME>_USERNAME/_PASSWORD for "
+    "an index named in pyproject.toml",
+    PackageManager.POETRY: "POETRY_HTTP_BASIC_<SOURCE>_USERNAME/_PASSWORD for a source named "
+    "in pyproject.toml",
+}
+
+
+_LOCK_COMMANDS = {"Poetry": "poetry lock", "uv": "uv lock", "PDM": "pdm lock"}
+
+
+# How to leave a package manager pycnb does not support, for its own files.
+_MOVING = {
+    "Pipenv": (
+        "Export the locked dependencies with `pipenv requirements > requirements.txt` and "
+        "remove the Pipfile and Pipfile.lock, or move the project to uv or Poetry."
+    ),
+    "PDM": (
+        "Export the locked dependencies with `pdm export --format requirements --output "
+        "requirements.txt` and remove pdm.lock, or, since PDM projects use a standard "
+        "[project] table, run `uv lock` and remove pdm.lock to build with uv."
+    ),
+}
+
+
+def _render_lockfile_missing(tools: list[tuple[str, str]]) -> Message:
+    tables = ", ".join(f"[tool.{tool.lower()}]" for tool, _ in tools)
+    tool, lockfile = tools[0]
+    if tool == "PDM":
+        return Message(
+            "pdm.lock is missing, and PDM is not supported",
+            f"pyproject.toml has {tables}, but there is no pdm.lock.\n\n{_SUPPORTED_MANAGERS}",
+            "PDM projects use a standard [project] table, so `uv lock` turns one into a uv "
+            "project; or export pinned dependencies with `pdm lock` then `pdm export --format "
+            "requirements --output requirements.txt`.",
+        )
+    commands = " or ".join(f"`{_LOCK_COMMANDS[name]}`" for name, _ in tools)
+    return Message(
+        f"{lockfile} is missing",
+        f"pyproject.toml has {tables}, so the app is a {tool} project, but it has no "
+        f"{lockfile}. pycnb installs exactly what the lockfile says, so builds are "
+        "reproducible, and never resolves dependencies itself for such a project.",
+        f"Run {commands} and commit the lockfile it writes.",
+    )
+
+
+def _render_unknown_groups(
+    unknown: list[str], pm: PackageManager, groups: list[str], extras: list[str]
+) -> Message:
+    names = ", ".join(unknown)
+    if pm is PackageManager.PIP:
+        defined = "requirements.txt has no dependency groups or extras."
+        fix = f"Unset {GROUPS_SETTING}, or list the extra packages in requirements.txt."
+    else:
+        defined = (
+            "The project defines "
+            + (
+                "; ".join(
+                    part
+                    for part in (
+                        f"dependency groups: {', '.join(groups)}" if groups else "",
+                        f"extras: {', '.join(extras)}" if extras else "",
+                    )
+                    if part
+                )
+                or "no dependency groups or extras"
+            )
+            + "."
+        )
+        fix = (
+            f"Set {GROUPS_SETTING} to names the project defines (comma-separated), or define "
+            "the group in pyproject.toml and re-lock."
+        )
+    return Message(
+        f"Unknown dependency group in {GROUPS_SETTING}: {names}",
+        f"{GROUPS_SETTING} asks for {names}, but "
+        f"{'requirements.txt' if pm is PackageManager.PIP else 'pyproject.toml'} does not "
+        f"define {'it' if len(unknown) == 1 else 'them'}. {defined}",
+        fix,
+    )
+
+
+def _tool_said(pm: PackageManager, output: str) -> str:
+    quoted = "\n".join(f"    {line}" for line in output.strip().splitlines())
+    return f"{pm.tool} said:\n\n{quoted}"
+
+
+def render_dependency_warning(warning: PyprojectWithoutLockfile) -> Message:
+    match warning:
+        case PyprojectWithoutLockfile():
+            return Message(
+                "No lockfile: the dependencies are resolved afresh on every build",
+                "The app is installed from pyproject.toml, whose dependencies name ranges rather "
+                "than exact versions, so two builds of the same code can install different "
+                "packages.",
+                "For reproducible builds, add a lockfile: `uv lock` (uv.lock) or `poetry lock` "
+                "(poetry.lock), or pin every package in a requirements.txt.",
+            )
+        case _:
+            assert_never(warning)
+
+
+@render.register
+def _render_requirements_file_missing(error: RequirementsFileMissing) -> Message:
+    path = error.path
+    parent = error.included_from
+    number = error.line_number
+    if parent is None:
+        return Message("requirements.txt could not be read", f"{path} does not exist.")
+    return Message(
+        f"A requirements file named in {parent.name} does not exist",
+        f"{parent.name}, line {number}, includes {path.name}, which was not found at {path}.",
+        f"Add the missing file, or fix the path on line {number} of {parent.name} (it is "
+        "relative to the file that includes it).",
+    )
+
+
+@render.register
+def _render_bundled_pip_missing(error: BundledPipMissing) -> Message:
+    directory = error.directory
+    return Message(
+        "The Python runtime has no bundled pip",
+        f"pycnb installs pip with the wheel that Python's ensurepip bundles, but "
+        f"{directory} has none.",
+        "Use a Python runtime that includes ensurepip (python-build-standalone does).",
+    )
+
+
+@render.register
+def _render_tool_install_failed(error: ToolInstallFailed) -> Message:
+    tool = error.tool
+    requirement = error.requirement
+    code = error.returncode
+    output = error.output
+    quoted = "\n".join(f"    {line}" for line in output.strip().splitlines())
+    return Message(
+        f"Installing {tool} failed",
+        (f"pip said:\n\n{quoted}\n\n" if quoted else "")
+        + f"pycnb installs {tool} from the package index with the pip bundled with "
+        f"Python: `pip install {requirement}` exited with status {code}.",
+        "Check that the package index is reachable from the build and serves a wheel of "
+        f"{requirement} for this platform. The PIP_* settings apply to this install: a "
+        "mirror of the index needs PIP_INDEX_URL (with its credentials) or "
+        "PIP_EXTRA_INDEX_URL, a private certificate authority PIP_CERT.",
+    )
+
+
+@render.register
+def _render_pip_install_failed(error: PipInstallFailed) -> Message:
+    name = error.requirements_file
+    return Message(
+        "Installing dependencies with pip failed",
+        f"pip could not install the packages in {name}; its own error is printed above.",
+        f"Check that every package in {name} exists for this Python version and "
+        "platform, that version pins don't conflict, and that any private index is "
+        "reachable (PIP_INDEX_URL, PIP_EXTRA_INDEX_URL). Run "
+        f"`pip install -r {name}` locally to reproduce.",
+    )
+
+
+@render.register
+def _render_no_package_manager(error: NoPackageManager) -> Message:
+    lookalikes = error.lookalikes
+    has_pyproject = error.has_pyproject
+    details = _SUPPORTED_MANAGERS
+    if lookalikes:
+        details += f"\n\nFound {', '.join(lookalikes)}: is it a misspelled requirements.txt?"
+    elif has_pyproject:
+        details += (
+            "\n\nThe app has a pyproject.toml, but it has no [project] table, so it "
+            "does not say which dependencies to install."
+        )
+    return Message(
+        "No package manager file found",
+        details,
+        "Add one of these files at the root of the app: a requirements.txt listing the "
+        "dependencies (empty if there are none), a lockfile (`uv lock`, `poetry lock`), "
+        "or a [project] table in pyproject.toml.",
+    )
+
+
+@render.register
+def _render_multiple_package_managers(error: MultiplePackageManagers) -> Message:
+    found = error.found
+    listing = "\n".join(f"  {pm.file_name} ({pm.value})" for pm in found)
+    return Message(
+        "Multiple package manager files found",
+        f"Exactly one package manager file must decide the app's dependencies, but the "
+        f"app has:\n\n{listing}",
+        "Keep the file of the package manager the app uses and delete the others.",
+    )
+
+
+@render.register
+def _render_unsupported_package_manager(error: UnsupportedPackageManager) -> Message:
+    file_name = error.file_name
+    tool = error.tool
+    return Message(
+        f"{tool} is not supported",
+        f"The app has a {file_name}, which is {tool}'s file.\n\n{_SUPPORTED_MANAGERS}",
+        _MOVING.get(tool, f"Export the dependencies to requirements.txt and remove {file_name}."),
+    )
+
+
+@render.register
+def _render_lockfile_missing_error(error: LockfileMissing) -> Message:
+    return _render_lockfile_missing(error.tools)
+
+
+@render.register
+def _render_invalid_pyproject(error: InvalidPyproject) -> Message:
+    path = error.path
+    reason = error.reason
+    return Message(
+        f"{path.name} could not be read",
+        f"{path}: {reason}",
+        f'Fix {path.name}; `python -c "import tomllib; tomllib.load(open('
+        f"'{path.name}', 'rb'))\"` shows the same error locally.",
+    )
+
+
+@render.register
+def _render_unknown_dependency_groups(error: UnknownDependencyGroups) -> Message:
+    unknown = error.unknown
+    pm = error.package_manager
+    groups = error.groups
+    extras = error.extras
+    return _render_unknown_groups(unknown, pm, groups, extras)
+
+
+@render.register
+def _render_lockfile_outdated(error: LockfileOutdated) -> Message:
+    pm = error.package_manager
+    output = error.output
+    return Message(
+        f"{pm.file_name} is out of date",
+        f"{_tool_said(pm, output)}\n\npyproject.toml changed after {pm.file_name} was "
+        f"last written, so the lockfile no longer describes the project. pycnb installs "
+        "exactly what the lockfile says and never re-locks during a build.",
+        f"Run `{_LOCK_COMMANDS[pm.value]}` and commit the updated {pm.file_name}.",
+    )
+
+
+@render.register
+def _render_python_rejected(error: PythonRejected) -> Message:
+    pm = error.package_manager
+    version = error.python_version
+    output = error.output
+    return Message(
+        f"The project does not allow Python {version}",
+        f"{_tool_said(pm, output)}\n\nThe project's Python constraint (requires-python"
+        + (", or python under [tool.poetry.dependencies]" if pm is PackageManager.POETRY else "")
+        + f") in pyproject.toml excludes Python {version}.",
+        "Request a Python version the project allows (in .python-version or "
+        "BP_PYTHON_VERSION), or widen the constraint and run "
+        f"`{_LOCK_COMMANDS[pm.value]}`.",
+    )
+
+
+@render.register
+def _render_installer_failed(error: InstallerFailed) -> Message:
+    pm = error.package_manager
+    command = error.command
+    code = error.returncode
+    output = error.output
+    said = (
+        f"{_tool_said(pm, output)}\n\n"
+        if output
+        else f"{pm.tool}'s own error is printed above.\n\n"
+    )
+    return Message(
+        f"Installing dependencies with {pm.tool} failed",
+        f"{said}`{command}` exited with status {code}.",
+        f"Run `{command}` locally to reproduce. Check that every package exists for this "
+        "Python version and platform, and that the package index is reachable from the "
+        "build: a private index needs its URL and credentials in the build's env "
+        f"({_INDEX_SETTINGS[pm]}).",
+    )

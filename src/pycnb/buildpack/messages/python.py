@@ -1,0 +1,469 @@
+"""What the Python runtime and version steps tell the user when they fail or warn."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import assert_never
+
+from pycnb.buildpack.errors import render
+from pycnb.buildpack.messages.text import unusual_characters, visible
+from pycnb.buildpack.output import Message
+from pycnb.buildpack.python.archive import InvalidArchive, UnsafeArchiveMember
+from pycnb.buildpack.python.download import ChecksumMismatch, DownloadFailed
+from pycnb.buildpack.python.manifest import InvalidManifest, InvalidMirror, ManifestUnavailable
+from pycnb.buildpack.python.policy import POLICY
+from pycnb.buildpack.python.version import (
+    BadLine,
+    ByteOrderMark,
+    ConflictingPythonVersions,
+    ConstraintProblem,
+    DefaultDropReason,
+    EndOfLifePython,
+    ExactVersion,
+    InvalidProjectFile,
+    InvalidPythonVersion,
+    InvalidVersionConstraint,
+    LineProblem,
+    MultiplePythonVersions,
+    NoMatchingPythonVersion,
+    OlderPatchPinned,
+    PreviousDefaultDropped,
+    PythonVersion,
+    PythonVersionEndOfLife,
+    PythonVersionNotAvailable,
+    PythonVersionNotice,
+    PythonVersionNotReleased,
+    RequestForm,
+    RequestOrigin,
+    RuntimeTxtDeprecated,
+    SourceIgnored,
+    UnportableVersionForm,
+    VersionFileRecommended,
+    VersionRequest,
+)
+
+
+def _summarize_versions(versions: list[PythonVersion]) -> str:
+    """`3.10 (3.10.0 to 3.10.19), 3.11 (...)`: readable even for a long manifest."""
+    by_minor: dict[str, list[PythonVersion]] = {}
+    for version in sorted(versions):
+        by_minor.setdefault(version.minor_version, []).append(version)
+    if not by_minor:
+        return "none"
+    parts = []
+    for minor, releases in by_minor.items():
+        if len(releases) == 1:
+            parts.append(str(releases[0]))
+        else:
+            parts.append(f"{minor} ({releases[0]} to {releases[-1]})")
+    return ", ".join(parts)
+
+
+_NEWEST_STABLE = f"{POLICY.newest_stable.major}.{POLICY.newest_stable.minor}"
+
+
+_SUPPORTED_FORMS = (
+    f"pycnb reads one CPython version: X.Y (such as {_NEWEST_STABLE}: its newest release, the "
+    f"recommended form) or X.Y.Z (such as {_NEWEST_STABLE}.0: exactly that release). It also "
+    f"understands a PEP 440 range (such as >={_NEWEST_STABLE}) and runtime.txt's python-X.Y."
+)
+
+
+_COMMENTS = " Lines starting with # are comments."
+
+
+_LINE_PROBLEMS = {
+    LineProblem.NO_VERSION: "it contains no version, only comments or blank lines",
+    LineProblem.NOT_A_VERSION: "this is not a Python version pycnb understands",
+    LineProblem.INVALID_UTF8: "this line is not valid UTF-8 text",
+    LineProblem.INVISIBLE_CHARACTER: "this line contains invisible or non-ASCII characters",
+    LineProblem.NOT_CPYTHON: "pycnb installs CPython only; other implementations (PyPy, GraalPy, "
+    "...) are not supported",
+    LineProblem.FREE_THREADED: "free-threaded CPython builds (the t suffix) are not supported yet",
+    LineProblem.SYSTEM: '"system" (pyenv\'s own Python) means nothing in a build: pycnb installs '
+    "the Python the app names",
+    LineProblem.PRERELEASE: "pre-release versions of Python are not supported",
+    LineProblem.INVALID_SPECIFIER: "this looks like a version range, but it is not a valid PEP "
+    "440 specifier set (such as >=3.12 or ==3.13.*)",
+    LineProblem.COMMENT_AFTER_VERSION: "a comment must be on a line of its own: pyenv and uv "
+    "read the whole line as the version",
+}
+
+
+def render_warning(notice: PythonVersionNotice) -> Message:  # noqa: PLR0911
+    """The prose of a notice. Notes (see `python_version.severity`) use only the title."""
+    match notice:
+        case ByteOrderMark(origin=origin):
+            return Message(
+                f"{origin.value} starts with a byte order mark (BOM)",
+                "pycnb ignored it, but some tools (such as pyenv) then misread the version.",
+                f"Save {origin.value} as UTF-8 without a BOM.",
+            )
+        case UnportableVersionForm(request=request, suggestion=suggestion):
+            read_as = (
+                "a version range, and chose the newest matching version. pyenv cannot read a range"
+                if request.form is RequestForm.SPECIFIER
+                else f"Python {request.text.removeprefix('python-')}, but pyenv and uv read "
+                "only X.Y or X.Y.Z"
+            )
+            return Message(
+                f"{request.origin.value} uses a form that local tools may not read: "
+                f"{visible(request.text)}",
+                f"pycnb read it as {read_as}, so a local environment may run another Python "
+                "than the build.",
+                f"Write {suggestion} in {request.origin.value} instead: the build still gets the "
+                "newest patch release of it.",
+            )
+        case RuntimeTxtDeprecated(request=request, suggestion=suggestion):
+            return Message(
+                "runtime.txt is deprecated",
+                f"runtime.txt ({visible(request.text)}) still works with pycnb, but it is a "
+                "legacy format: other buildpacks are dropping it (the strictest already refuse "
+                "to build with it), and local tools such as pyenv and uv don't read it.",
+                f"Move to .python-version: create it containing {suggestion} and delete "
+                f"runtime.txt.\n\n    echo {suggestion} > .python-version && rm runtime.txt",
+            )
+        case SourceIgnored(ignored=ignored, used=used):
+            return Message(
+                f"{ignored.value} is ignored: the Python version comes from {used.value}",
+                "",
+                f"Delete {ignored.value}, so that nobody mistakes it for the app's Python version."
+                if ignored is RequestOrigin.RUNTIME_TXT
+                else "",
+            )
+        case EndOfLifePython(series=series, end_of_life=end_of_life, newest_stable=newest):
+            return Message(
+                f"Python {series} reached its end of life in {_month(end_of_life)}",
+                f"Python {series} no longer receives security fixes. pycnb still builds it for "
+                "now, but a future version of pycnb will refuse to.",
+                f"Upgrade the app to a supported Python, such as {newest}.",
+            )
+        case OlderPatchPinned(request=request, pinned=pinned, newest=newest):
+            return Message(
+                f"Python {pinned} is pinned, but {newest} is the newest {pinned.minor_version} "
+                f"release: request {pinned.minor_version} in {request.origin.value} to get "
+                "security fixes automatically."
+            )
+        case VersionFileRecommended(chosen=chosen, newest=newest):
+            keep = f"Add a .python-version file containing {chosen} to keep this version"
+            if chosen == newest:
+                return Message(f"{keep} when newer ones are released.")
+            return Message(f"{keep}, or {newest} to move to the newest.")
+        case PreviousDefaultDropped(previous=previous, reason=reason):
+            why = "available" if reason is DefaultDropReason.NOT_AVAILABLE else "supported"
+            return Message(
+                f"The previous build used Python {previous} by default, which is no longer "
+                f"{why}: using the newest version instead."
+            )
+        case _:
+            assert_never(notice)
+
+
+def _bad_line(origin: RequestOrigin, bad: BadLine) -> str:
+    where = f"{origin.value}, line {bad.line_number}" if bad.line_number else origin.value
+    text = f"{where}: {_LINE_PROBLEMS[bad.problem]}."
+    if bad.text is not None:
+        text += f"\nFound: {visible(bad.text)}"
+        if names := unusual_characters(bad.text):
+            text += f" (contains {', '.join(names)})"
+    return text
+
+
+def _fix_version_source(origin: RequestOrigin, version: str) -> str:
+    if origin is RequestOrigin.BP_PYTHON_VERSION:
+        return f"Set BP_PYTHON_VERSION to a version such as {version}, or unset it."
+    return f"Fix {origin.value}. {_example_file(origin, version)}"
+
+
+def _example_file(origin: RequestOrigin, version: str) -> str:
+    if origin is RequestOrigin.BP_PYTHON_VERSION:
+        return f"For example: BP_PYTHON_VERSION={version}"
+    if origin is RequestOrigin.RUNTIME_TXT:
+        return (
+            "Better, replace runtime.txt (a legacy format) with a .python-version file "
+            f"containing:\n\n    {version}"
+        )
+    return f"For example, a {origin.value} file containing:\n\n    {version}"
+
+
+def _constraint_example(origin: RequestOrigin) -> str:
+    match origin:
+        case RequestOrigin.POETRY_PYTHON:
+            return f'[tool.poetry.dependencies] python = "^{_NEWEST_STABLE}"'
+        case RequestOrigin.UV_LOCK:
+            return "regenerate uv.lock with `uv lock`."
+        case _:
+            return f'[project] requires-python = ">={_NEWEST_STABLE}"'
+
+
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def _month(day: date) -> str:
+    # Not strftime("%B"): that follows the process locale, and the log is in English.
+    return f"{_MONTHS[day.month - 1]} {day.year}"
+
+
+def _where(request: VersionRequest) -> str:
+    # No line number: a version file holds exactly one version line.
+    return request.origin.value
+
+
+def _resolved_to(request: VersionRequest, candidates: list[PythonVersion]) -> str:
+    if isinstance(request.spec, ExactVersion) or not candidates:
+        return ""
+    return f" ({_versions(candidates)} in the runtime manifest)"
+
+
+def _versions(versions: list[PythonVersion]) -> str:
+    return ", ".join(str(v) for v in versions) or "none"
+
+
+@render.register
+def _render_manifest_unavailable(error: ManifestUnavailable) -> Message:
+    source = error.source
+    reason = error.reason
+    return Message(
+        "The Python runtime manifest could not be read",
+        f"{source}: {reason}",
+        "Check BP_PYTHON_MANIFEST: it must be a path or a file://, http:// or https:// "
+        "URL of a manifest file.",
+    )
+
+
+@render.register
+def _render_invalid_manifest(error: InvalidManifest) -> Message:
+    source = error.source
+    problems = error.problems
+    listing = "\n".join(f"  - {problem}" for problem in problems)
+    return Message(
+        "The Python runtime manifest is invalid",
+        f"{source}:\n{listing}",
+        'Fix the manifest. Its format is {"schema": 1, "distributions": [{"version", '
+        '"os", "arch", "url", "sha256"}, ...]}.',
+    )
+
+
+@render.register
+def _render_invalid_mirror(error: InvalidMirror) -> Message:
+    mirror = error.mirror
+    reason = error.reason
+    return Message(
+        "BP_PYTHON_MIRROR is not a usable URL",
+        f"{mirror!r}: {reason}",
+        "Set BP_PYTHON_MIRROR to the base URL of a mirror of the python-build-standalone "
+        "release downloads, such as https://mirror.example.com/python-build-standalone.",
+    )
+
+
+@render.register
+def _render_download_failed(error: DownloadFailed) -> Message:
+    url = error.url
+    reason = error.reason
+    attempts = error.attempts
+    tries = f" (after {attempts} attempts)" if attempts > 1 else ""
+    return Message(
+        "Downloading Python failed",
+        f"{url}\n{reason}{tries}",
+        "Check the network connection of the build, or point BP_PYTHON_MIRROR at a "
+        "mirror of the Python archives that this build can reach.",
+    )
+
+
+@render.register
+def _render_checksum_mismatch(error: ChecksumMismatch) -> Message:
+    url = error.url
+    expected = error.expected
+    actual = error.actual
+    return Message(
+        "The downloaded Python archive does not match its checksum",
+        f"{url}\nexpected sha256 {expected}\nreceived sha256 {actual}\n\n"
+        "The file was not used. A mirror serving a different file, or a corrupted "
+        "download, causes this.",
+        "Retry the build. If it fails again, check BP_PYTHON_MIRROR or the manifest.",
+    )
+
+
+@render.register
+def _render_invalid_archive(error: InvalidArchive) -> Message:
+    archive = error.archive
+    reason = error.reason
+    return Message(
+        "The Python archive is not usable",
+        f"{archive}: {reason}",
+        "Check that the manifest points at a python-build-standalone "
+        "`install_only` archive (.tar.gz with a top-level python/ directory).",
+    )
+
+
+@render.register
+def _render_unsafe_archive_member(error: UnsafeArchiveMember) -> Message:
+    archive = error.archive
+    member = error.member
+    reason = error.reason
+    return Message(
+        "The Python archive contains an unsafe file",
+        f"{archive}: {member!r} {reason}. Nothing from it was installed.",
+        "Use an archive from a trusted source.",
+    )
+
+
+@render.register
+def _render_invalid_python_version(error: InvalidPythonVersion) -> Message:
+    origin = error.origin
+    problems = error.problems
+    listing = "\n\n".join(_bad_line(origin, problem) for problem in problems)
+    return Message(
+        f"Invalid Python version in {origin.value}",
+        f"{listing}\n\n{_SUPPORTED_FORMS}"
+        + ("" if origin is RequestOrigin.BP_PYTHON_VERSION else _COMMENTS),
+        _fix_version_source(origin, _NEWEST_STABLE),
+    )
+
+
+@render.register
+def _render_multiple_python_versions(error: MultiplePythonVersions) -> Message:
+    origin = error.origin
+    versions = error.versions
+    listing = "\n".join(f"  line {number}: {visible(text)}" for number, text in versions)
+    return Message(
+        f"Invalid Python version in {origin.value}",
+        f"{origin.value}, line {versions[1][0]}: it names more than one version. A build "
+        f"installs exactly one Python, but the file lists:\n\n{listing}\n\n(pyenv reads "
+        "several versions as a list of interpreters to offer side by side.)",
+        f"Keep only the version the app runs on. {_example_file(origin, versions[0][1])}",
+    )
+
+
+@render.register
+def _render_invalid_project_file(error: InvalidProjectFile) -> Message:
+    file = error.file
+    reason = error.reason
+    fix = (
+        "Regenerate it with `uv lock`."
+        if file == "uv.lock"
+        else f"Fix {file}: pycnb reads the Python version the project needs from it."
+    )
+    return Message(f"{file} could not be read", f"{file}: {reason}", fix)
+
+
+@render.register
+def _render_invalid_version_constraint(error: InvalidVersionConstraint) -> Message:
+    origin = error.origin
+    value = error.value
+    problem = error.problem
+    expected = (
+        "a Poetry version constraint (such as ^3.12 or >=3.12,<4)"
+        if origin is RequestOrigin.POETRY_PYTHON
+        else "a PEP 440 specifier set (such as >=3.12)"
+    )
+    found = "is not a string" if problem is ConstraintProblem.NOT_A_STRING else "is not"
+    return Message(
+        f"Invalid Python version constraint in {origin.file}",
+        f"{origin.value}: {value} {found} {expected}."
+        if problem is ConstraintProblem.INVALID
+        else f"{origin.value}: {value} {found}; expected {expected}.",
+        f"Fix {origin.file}. For example: {_constraint_example(origin)}",
+    )
+
+
+@render.register
+def _render_python_version_not_available(error: PythonVersionNotAvailable) -> Message:
+    request = error.request
+    nearest = error.nearest
+    available = error.available
+    if request is None:
+        return Message(
+            "The runtime manifest has no usable Python version",
+            "None of the versions it offers for this platform is supported: "
+            f"{_summarize_versions(available)}.",
+            f"Use a manifest (BP_PYTHON_MANIFEST) that offers Python {_NEWEST_STABLE}.",
+        )
+    example = nearest[-1].minor_version if nearest else _NEWEST_STABLE
+    return Message(
+        f"Python {request.text} is not available",
+        f"The app asks for Python {request.text} ({_where(request)}), but the runtime "
+        "manifest has no such version for this platform.\n\n"
+        f"Nearest available versions: {_versions(nearest)}\n"
+        f"Available versions: {_summarize_versions(available)}",
+        f"Request one of the available versions in {request.origin.file}. Requesting "
+        f"X.Y (for example {example}) gets the newest patch release, with its security "
+        "fixes, automatically.",
+    )
+
+
+@render.register
+def _render_no_matching_python_version(error: NoMatchingPythonVersion) -> Message:
+    requests = error.requests
+    available = error.available
+    listing = "\n".join(f"  {r.text} ({_where(r)})" for r in requests)
+    return Message(
+        "No available Python version satisfies the app's requirements",
+        f"The app requires:\n\n{listing}\n\nbut none of the supported versions in the "
+        f"runtime manifest matches. Available versions: {_summarize_versions(available)}",
+        "Change the requirement so that it allows one of the available versions, for "
+        f"example >={_NEWEST_STABLE}, or add a .python-version file containing "
+        f"{_NEWEST_STABLE}.",
+    )
+
+
+@render.register
+def _render_conflicting_python_versions(error: ConflictingPythonVersions) -> Message:
+    request = error.request
+    conflicts = error.conflicts
+    resolved = _resolved_to(request, error.candidates)
+    listing = "\n".join(f"  {c.origin.value}: {c.text}" for c in conflicts)
+    files = sorted({c.origin.file for c in conflicts})
+    return Message(
+        f"The Python version in {request.origin.file} contradicts {' and '.join(files)}",
+        f"{_where(request)} asks for Python {request.text}{resolved}, which the "
+        f"project's own requirements do not allow:\n\n{listing}\n\nNothing was installed.",
+        f"Make them agree: change {request.origin.file} to a version that "
+        f"{' and '.join(files)} allow{'s' if len(files) == 1 else ''}, or widen the "
+        "requirement if the app really supports that version.",
+    )
+
+
+@render.register
+def _render_python_version_end_of_life(error: PythonVersionEndOfLife) -> Message:
+    request = error.request
+    series = error.series
+    end_of_life = error.end_of_life
+    since = f" in {_month(end_of_life)}" if end_of_life else " long ago"
+    return Message(
+        f"Python {series} has reached its end of life",
+        f"{_where(request)} asks for Python {request.text}. Python {series} reached its "
+        f"end of life{since}: it no longer receives security fixes, so pycnb no longer "
+        "builds it.",
+        f"Upgrade the app: set {request.origin.file} to {error.newest_stable} (the newest "
+        f"release), or to {error.oldest_supported} (the oldest supported one) for a "
+        "smaller step. Run the app's tests with that version first: some dependency "
+        "pins may need raising too.",
+    )
+
+
+@render.register
+def _render_python_version_not_released(error: PythonVersionNotReleased) -> Message:
+    request = error.request
+    series = error.series
+    newest = error.newest_stable
+    return Message(
+        f"Python {series} is not released or not supported yet",
+        f"{_where(request)} asks for Python {request.text}, which is newer than "
+        f"{newest}, the newest stable Python that this version of pycnb supports.",
+        f"Request Python {newest} in {request.origin.file}, or update pycnb once "
+        f"Python {series} is released and supported.",
+    )
