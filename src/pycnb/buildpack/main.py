@@ -14,15 +14,15 @@ from collections.abc import Sequence
 
 from pycnb.buildpack.checks import check_environment
 from pycnb.buildpack.dependencies.plan import install_app_dependencies, plan_dependencies
-from pycnb.buildpack.dependencies.venv import LAYER_NAME as VENV_LAYER
 from pycnb.buildpack.detect import DETECTION_FILES, detected_files
 from pycnb.buildpack.errors import BuildpackError
 from pycnb.buildpack.launch.django import collect_static_files
-from pycnb.buildpack.launch.processes import declare_processes, read_installed, site_packages
+from pycnb.buildpack.launch.processes import declare_processes, read_installed
 from pycnb.buildpack.launch.procfile import read_procfile
 from pycnb.buildpack.launch.web_concurrency import add_web_defaults
 from pycnb.buildpack.messages import render
 from pycnb.buildpack.output import Message, Output, format_duration
+from pycnb.buildpack.project import read_pyproject
 from pycnb.buildpack.python.choice import choose_python
 from pycnb.buildpack.python.layer import install_python
 from pycnb.buildpack.python.manifest import Manifest, load_manifest
@@ -90,9 +90,10 @@ def build(ctx: BuildContext, out: Output) -> None:
     settings = Settings.load(ctx.platform_dir, ctx.env)
     check_environment({**ctx.env, **settings.platform_env})
     procfile = read_procfile(ctx.app_dir)  # before any install: a bad line fails at once
+    pyproject = read_pyproject(ctx.app_dir)  # read once, for every step
 
     out.header("Package manager")
-    dependencies = plan_dependencies(ctx.app_dir, settings, out)
+    dependencies = plan_dependencies(ctx.app_dir, pyproject, settings, out)
     package_manager = dependencies.package_manager
 
     out.header("Python")
@@ -110,16 +111,22 @@ def build(ctx: BuildContext, out: Output) -> None:
     tool_env = runtime.env.apply(Phase.BUILD, ctx.env)
 
     out.header("Dependencies")
-    install_app_dependencies(ctx, out, dependencies, runtime=runtime, env=tool_env)
+    venv = install_app_dependencies(ctx, out, dependencies, runtime=runtime, env=tool_env)
 
     # What the image runs: Django's static files (into the app), processes, web defaults.
-    venv_dir = ctx.layers_dir / str(VENV_LAYER)
-    installed = read_installed(site_packages(venv_dir, runtime.minor_version))
+    installed = read_installed(venv.site_packages)
     collect_static_files(
-        ctx.app_dir, out, settings, installed=installed, venv_dir=venv_dir, env=tool_env
+        ctx.app_dir, out, settings, installed=installed, venv_dir=venv.path, env=tool_env
     )
     out.header("Processes")
-    declare_processes(procfile, ctx.app_dir, ctx.layers_dir / "launch.toml", out, installed)
+    declare_processes(
+        procfile,
+        ctx.app_dir,
+        pyproject=pyproject,
+        launch_toml=ctx.layers_dir / "launch.toml",
+        out=out,
+        installed=installed,
+    )
     add_web_defaults(ctx, out)
 
     out.header("Done")

@@ -83,6 +83,13 @@ class Pyproject:
         named = tuple(self._table("tool", "poetry", "group"))
         return _unique((*named, *legacy, *self.dependency_groups()))
 
+    def project_scripts(self) -> tuple[str, ...]:
+        """The names of `[project.scripts]`; none when it is not a table (the build backend
+        reports that, if anything installs the project)."""
+        project = self.data.get("project")
+        scripts = project.get("scripts") if isinstance(project, dict) else None
+        return tuple(scripts) if isinstance(scripts, dict) else ()
+
     def poetry_extras(self) -> tuple[str, ...]:
         return _unique((*self.optional_dependencies(), *self._table("tool", "poetry", "extras")))
 

@@ -11,6 +11,7 @@ from pycnb.buildpack.dependencies.groups import GroupSelection, UnknownDependenc
 from pycnb.buildpack.dependencies.package_manager import PackageManager
 from pycnb.buildpack.dependencies.plan import DependencyPlan, plan_dependencies
 from pycnb.buildpack.output import Output
+from pycnb.buildpack.project import read_pyproject
 from pycnb.buildpack.settings import Settings
 
 PYPROJECT = """
@@ -25,7 +26,7 @@ dev = ["b"]
 
 def plan(app: Path, **settings: str) -> tuple[DependencyPlan, str, str]:
     out = Output(stdout=io.StringIO(), stderr=io.StringIO())
-    result = plan_dependencies(app, Settings({}, settings), out)
+    result = plan_dependencies(app, read_pyproject(app), Settings({}, settings), out)
     return result, out.stdout.getvalue(), out.stderr.getvalue()  # type: ignore[attr-defined]
 
 

@@ -13,6 +13,11 @@ from pycnb.buildpack.checks import ForbiddenEnvVars
 from pycnb.buildpack.commands import CommandFailed, CommandNotFound
 from pycnb.buildpack.dependencies.bootstrap_pip import BundledPipMissing, ToolInstallFailed
 from pycnb.buildpack.dependencies.groups import UnknownDependencyGroups
+from pycnb.buildpack.dependencies.installer import (
+    InstallerFailed,
+    LockfileOutdated,
+    PythonRejected,
+)
 from pycnb.buildpack.dependencies.package_manager import (
     LockfileMissing,
     MultiplePackageManagers,
@@ -20,13 +25,8 @@ from pycnb.buildpack.dependencies.package_manager import (
     PackageManager,
     UnsupportedPackageManager,
 )
+from pycnb.buildpack.dependencies.pip import PipInstallFailed
 from pycnb.buildpack.dependencies.requirements import RequirementsFileMissing
-from pycnb.buildpack.dependencies.venv import (
-    InstallerFailed,
-    LockfileOutdated,
-    PipInstallFailed,
-    PythonRejected,
-)
 from pycnb.buildpack.errors import BuildpackError
 from pycnb.buildpack.launch.django import (
     CollectstaticCause,

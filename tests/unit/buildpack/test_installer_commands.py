@@ -13,21 +13,22 @@ from pathlib import Path
 import pytest
 
 from pycnb.buildpack.commands import CommandFailed
-from pycnb.buildpack.dependencies import poetry as poetry_layer
-from pycnb.buildpack.dependencies import uv as uv_layer
-from pycnb.buildpack.dependencies import venv as venv_layer
+from pycnb.buildpack.dependencies import installer as installer_module
+from pycnb.buildpack.dependencies import poetry, uv
 from pycnb.buildpack.dependencies.groups import GroupSelection
-from pycnb.buildpack.dependencies.package_manager import PackageManager
-from pycnb.buildpack.dependencies.pip import Pip
-from pycnb.buildpack.dependencies.poetry import Poetry, PoetrySync, classify_poetry_failure
-from pycnb.buildpack.dependencies.uv import Uv, UvSync, classify_uv_failure
-from pycnb.buildpack.dependencies.venv import (
+from pycnb.buildpack.dependencies.installer import (
+    SOURCE_DATE_EPOCH,
     InstallerFailed,
     LockfileOutdated,
-    PipProjectInstall,
     PythonRejected,
-    Venv,
+    ToolRun,
+    VenvInputs,
+    classify_failure,
 )
+from pycnb.buildpack.dependencies.package_manager import PackageManager
+from pycnb.buildpack.dependencies.pip import Pip, pip_project_install
+from pycnb.buildpack.dependencies.tools import InstalledTool
+from pycnb.buildpack.dependencies.venv import Venv
 from pycnb.buildpack.output import Output
 
 VENV = Venv(Path("/layers/pycnb/venv"))
@@ -53,29 +54,36 @@ def quiet_output() -> Output:
     return Output(stdout=io.StringIO(), stderr=io.StringIO())
 
 
-def uv_sync(groups: GroupSelection = GROUPS) -> UvSync:
-    return UvSync(
-        Uv(Path("/layers/pycnb/uv/bin/uv"), "0.13.9"), Path("/c"), "l", "p", groups, "3.12.7"
+def inputs(pm: PackageManager, groups: GroupSelection = GROUPS) -> VenvInputs:
+    return VenvInputs(pm, "1", "l", "p", groups)
+
+
+def uv_sync(groups: GroupSelection = GROUPS) -> ToolRun:
+    layer = Path("/layers/pycnb/uv")
+    tool = InstalledTool(layer, layer / "bin" / "uv", "0.13.9")
+    return uv.uv_sync(tool, Path("/c"), inputs(PackageManager.UV, groups), VENV, "3.12.7")
+
+
+def poetry_sync(groups: GroupSelection = GROUPS) -> ToolRun:
+    layer = Path("/layers/pycnb/poetry")
+    tool = InstalledTool(layer, layer / "bin" / "poetry", "2.5.1")
+    return poetry.poetry_sync(
+        tool, Path("/c"), inputs(PackageManager.POETRY, groups), VENV, "3.12.7"
     )
 
 
-def poetry_sync(groups: GroupSelection = GROUPS) -> PoetrySync:
-    poetry = Poetry(Path("/layers/pycnb/poetry"), "2.5.1")
-    return PoetrySync(poetry, Path("/c"), "l", "p", groups, "3.12.7")
-
-
 def test_uv_sync_never_installs_dev_groups_by_default() -> None:
-    assert uv_sync(GroupSelection()).visible_args() == ["sync", "--locked", "--no-default-groups"]
-    assert uv_sync().visible_args()[3:] == [
+    assert uv_sync(GroupSelection()).args == ["sync", "--locked", "--no-default-groups"]
+    assert uv_sync().args[3:] == [
         "--group", "dev", "--group", "docs", "--extra", "fast",
     ]  # fmt: skip
 
 
 def test_uv_runs_on_our_python_and_venv_only(monkeypatch: pytest.MonkeyPatch) -> None:
     run = Recorder(output="Resolved 3 packages\nInstalled 2 packages\n")
-    monkeypatch.setattr(uv_layer, "run_captured", run)
+    monkeypatch.setattr(installer_module, "run_captured", run)
     out = quiet_output()
-    uv_sync().install(VENV, app_dir=APP, env=USER_ENV, out=out)
+    uv_sync().install(app_dir=APP, env=USER_ENV, out=out)
     [(argv, env, cwd)] = run.calls
     assert argv[0] == "/layers/pycnb/uv/bin/uv"
     assert argv[argv.index("--python") + 1] == str(VENV.python)
@@ -87,7 +95,7 @@ def test_uv_runs_on_our_python_and_venv_only(monkeypatch: pytest.MonkeyPatch) ->
     assert env["UV_NO_MANAGED_PYTHON"] == "1"
     assert env["UV_CACHE_DIR"] == "/c"
     assert env["UV_LINK_MODE"] == "copy", "no inode shared by the venv and the cache"
-    assert env["SOURCE_DATE_EPOCH"] == venv_layer.SOURCE_DATE_EPOCH  # hash-based .pyc files
+    assert env["SOURCE_DATE_EPOCH"] == SOURCE_DATE_EPOCH  # hash-based .pyc files
     assert env["UV_INDEX_URL"] == "https://idx/", "the user's uv settings reach uv"
     log = out.stdout.getvalue()  # type: ignore[attr-defined]
     assert "Running: uv sync --locked --no-default-groups --group dev" in log
@@ -95,16 +103,16 @@ def test_uv_runs_on_our_python_and_venv_only(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_poetry_sync_selects_groups_with_only() -> None:
-    assert poetry_sync(GroupSelection()).visible_args() == ["sync", "--only", "main"]
-    assert poetry_sync().visible_args() == ["sync", "--only", "main,dev,docs", "--extras", "fast"]
+    assert poetry_sync(GroupSelection()).args == ["sync", "--only", "main"]
+    assert poetry_sync().args == ["sync", "--only", "main,dev,docs", "--extras", "fast"]
 
 
 def test_poetry_installs_into_our_venv_with_isolated_config(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     run = Recorder()
-    monkeypatch.setattr(poetry_layer, "run_captured", run)
-    poetry_sync().install(VENV, app_dir=APP, env=USER_ENV, out=quiet_output())
+    monkeypatch.setattr(installer_module, "run_captured", run)
+    poetry_sync().install(app_dir=APP, env=USER_ENV, out=quiet_output())
     [(argv, env, _)] = run.calls
     assert argv[0] == "/layers/pycnb/poetry/bin/poetry"
     assert {"--compile", "--no-interaction"} <= set(argv)
@@ -115,14 +123,14 @@ def test_poetry_installs_into_our_venv_with_isolated_config(
     assert env["POETRY_CONFIG_DIR"] == "/layers/pycnb/poetry/config"
     assert env["POETRY_CACHE_DIR"] == "/c"
     assert env["POETRY_KEYRING_ENABLED"] == "false"
-    assert env["SOURCE_DATE_EPOCH"] == venv_layer.SOURCE_DATE_EPOCH
+    assert env["SOURCE_DATE_EPOCH"] == SOURCE_DATE_EPOCH
 
 
 def test_the_user_may_turn_poetry_keyring_back_on(monkeypatch: pytest.MonkeyPatch) -> None:
     run = Recorder()
-    monkeypatch.setattr(poetry_layer, "run_captured", run)
+    monkeypatch.setattr(installer_module, "run_captured", run)
     env = {**USER_ENV, "POETRY_KEYRING_ENABLED": "true"}
-    poetry_sync().install(VENV, app_dir=APP, env=env, out=quiet_output())
+    poetry_sync().install(app_dir=APP, env=env, out=quiet_output())
     assert run.calls[0][1]["POETRY_KEYRING_ENABLED"] == "true"
 
 
@@ -130,11 +138,10 @@ def test_pyproject_install_is_non_editable_with_extras_and_groups(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     run = Recorder()
-    monkeypatch.setattr(venv_layer, "run_streamed", run)
+    monkeypatch.setattr(installer_module, "run_streamed", run)
     pip = Pip(("/python/bin/python3", "-I", "/layers/pycnb/pip/runner.py"), "26.3")
-    PipProjectInstall(pip, Path("/pc"), "d", GROUPS).install(
-        VENV, app_dir=APP, env=USER_ENV, out=quiet_output()
-    )
+    run_pip = pip_project_install(pip, Path("/pc"), inputs(PackageManager.PYPROJECT), VENV, "3")
+    run_pip.install(app_dir=APP, env=USER_ENV, out=quiet_output())
     [(argv, env, _)] = run.calls
     assert argv[3:] == ["install", ".[fast]", "--group", "dev", "--group", "docs",
                         "--no-input", "--progress-bar", "off"]  # fmt: skip
@@ -175,7 +182,13 @@ def failed(output: str, code: int = 1) -> CommandFailed:
     ],
 )
 def test_uv_failures(output: str, expected: type[Exception]) -> None:
-    error = classify_uv_failure(failed(output), "3.12.1", "uv sync --locked")
+    error = classify_failure(
+        PackageManager.UV,
+        failed(output),
+        uv.FAILURES,
+        python_version="3.12.1",
+        command="uv sync --locked",
+    )
     assert type(error) is expected
     assert error.package_manager is PackageManager.UV
     assert getattr(error, "output", None) == output
@@ -190,12 +203,18 @@ def test_uv_failures(output: str, expected: type[Exception]) -> None:
     ],
 )
 def test_poetry_failures(output: str, expected: type[Exception]) -> None:
-    error = classify_poetry_failure(failed(output), "3.13.0", "poetry sync --only main")
+    error = classify_failure(
+        PackageManager.POETRY,
+        failed(output),
+        poetry.FAILURES,
+        python_version="3.13.0",
+        command="poetry sync --only main",
+    )
     assert type(error) is expected
     assert error.package_manager is PackageManager.POETRY
 
 
 def test_uv_failure_reaches_the_boundary_as_a_typed_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(uv_layer, "run_captured", Recorder(fail=failed(UV_LOCK_OUTDATED)))
+    monkeypatch.setattr(installer_module, "run_captured", Recorder(fail=failed(UV_LOCK_OUTDATED)))
     with pytest.raises(LockfileOutdated):
-        uv_sync().install(VENV, app_dir=APP, env=USER_ENV, out=quiet_output())
+        uv_sync().install(app_dir=APP, env=USER_ENV, out=quiet_output())

@@ -2,7 +2,7 @@ import dataclasses
 
 import pytest
 
-from pycnb.buildpack.dependencies import download_cache, pip, poetry, uv, venv
+from pycnb.buildpack.dependencies import download_cache, pip, poetry, tools, uv, venv
 from pycnb.buildpack.layers.invalidation import changed_inputs
 from pycnb.buildpack.python import layer as python
 
@@ -10,8 +10,8 @@ METADATA_TYPES = [
     (python.PythonLayerMetadata, python._LABELS),
     (pip.PipLayerMetadata, pip._LABELS),
     (venv.VenvLayerMetadata, venv._LABELS),
-    (uv.UvLayerMetadata, uv._LABELS),
-    (poetry.PoetryLayerMetadata, poetry._LABELS),
+    (tools.ToolLayerMetadata, tools._labels(uv.UV)),
+    (tools.ToolLayerMetadata, tools._labels(poetry.POETRY)),
     (download_cache.DownloadCacheMetadata, download_cache._LABELS),
 ]
 

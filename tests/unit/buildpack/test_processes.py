@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pycnb.buildpack.dependencies.venv import Venv
 from pycnb.buildpack.launch.processes import (
     AppFacts,
     Framework,
@@ -22,10 +23,10 @@ from pycnb.buildpack.launch.processes import (
     infer_web_process,
     read_app_facts,
     read_installed,
-    site_packages,
 )
 from pycnb.buildpack.launch.procfile import InvalidProcfile, read_procfile
 from pycnb.buildpack.output import Output
+from pycnb.buildpack.project import InvalidPyproject, Pyproject, read_pyproject
 
 DJANGO_MANAGE = """#!/usr/bin/env python
 import os, sys
@@ -55,8 +56,7 @@ def installed(*names: str, scripts: tuple[str, ...] = ()) -> Installed:
 
 
 def test_read_installed(tmp_path: Path) -> None:
-    packages = site_packages(tmp_path / "venv", "3.12")
-    assert packages == tmp_path / "venv" / "lib" / "python3.12" / "site-packages"
+    packages = tmp_path / "venv" / "lib" / "python3.12" / "site-packages"
     write(
         packages,
         {
@@ -73,6 +73,7 @@ def test_read_installed(tmp_path: Path) -> None:
             "flask/__init__.py": "",
         },
     )
+    assert Venv(tmp_path / "venv").site_packages == packages
     found = read_installed(packages)
     assert found.distributions == {"gunicorn", "flask", "zope-interface", "my-app", "broken"}
     assert found.console_scripts == {"gunicorn", "flask", "MyApp"}
@@ -165,7 +166,7 @@ def test_read_installed(tmp_path: Path) -> None:
     ],
 )
 def test_read_app_facts(tmp_path: Path, files: dict[str, str], expected: AppFacts) -> None:
-    assert read_app_facts(write(tmp_path, files)) == expected
+    assert read_app_facts(*app_and_pyproject(write(tmp_path, files))) == expected
 
 
 def test_symlinked_manage_py_counts(tmp_path: Path) -> None:
@@ -177,7 +178,7 @@ def test_symlinked_manage_py_counts(tmp_path: Path) -> None:
         },
     )
     (tmp_path / "manage.py").symlink_to("src/manage.py")
-    assert read_app_facts(tmp_path).django_wsgi == "mysite.wsgi:application"
+    assert read_app_facts(*app_and_pyproject(tmp_path)).django_wsgi == "mysite.wsgi:application"
 
 
 DJANGO = AppFacts(django_wsgi="mysite.wsgi:application", django_asgi="mysite.asgi:application")
@@ -323,10 +324,28 @@ def test_inferred_process(inferred: Inferred, command: tuple[str, ...]) -> None:
     assert process.args == ()
 
 
+def app_and_pyproject(app: Path) -> tuple[Path, Pyproject | None]:
+    # The build reads pyproject.toml once, before this step, and stops at a broken one; this
+    # step then sees none.
+    try:
+        return app, read_pyproject(app)
+    except InvalidPyproject:
+        return app, None
+
+
 def run_declare(app: Path, packages: Installed) -> tuple[str, dict[str, object] | None]:
     stdout = io.StringIO()
     launch_toml = app / "launch.toml"
-    declare_processes(read_procfile(app), app, launch_toml, Output(stdout, io.StringIO()), packages)
+    procfile = read_procfile(app)
+    _, pyproject = app_and_pyproject(app)
+    declare_processes(
+        procfile,
+        app,
+        pyproject=pyproject,
+        launch_toml=launch_toml,
+        out=Output(stdout, io.StringIO()),
+        installed=packages,
+    )
     written = tomllib.loads(launch_toml.read_text()) if launch_toml.exists() else None
     return stdout.getvalue(), written
 

@@ -17,16 +17,18 @@ from typing import Any, Self
 
 import pytest
 
+from pycnb.buildpack.dependencies import pip as pip_module
 from pycnb.buildpack.dependencies import plan as dependencies
 from pycnb.buildpack.dependencies.bootstrap_pip import BootstrapPip, ToolInstallFailed
 from pycnb.buildpack.dependencies.groups import GroupSelection
 from pycnb.buildpack.dependencies.package_manager import PackageManager
-from pycnb.buildpack.dependencies.pip import install_pip
+from pycnb.buildpack.dependencies.pip import Pip, install_pip
 from pycnb.buildpack.dependencies.plan import DependencyPlan, install_app_dependencies
-from pycnb.buildpack.dependencies.poetry import install_poetry
+from pycnb.buildpack.dependencies.poetry import POETRY
 from pycnb.buildpack.dependencies.requirements import RequirementsInputs
 from pycnb.buildpack.dependencies.tool_versions import POETRY_LOCK
-from pycnb.buildpack.dependencies.uv import install_uv
+from pycnb.buildpack.dependencies.tools import InstalledTool, ToolSpec, install_tool
+from pycnb.buildpack.dependencies.uv import UV
 from pycnb.buildpack.output import Output
 from pycnb.buildpack.python.layer import PythonRuntime
 from pycnb.cnb.context import BuildContext, Target
@@ -140,7 +142,7 @@ def test_pip_layer(ctx: BuildContext, runtime: PythonRuntime) -> None:
 
 def test_uv_layer_is_installed_once_then_reused(ctx: BuildContext, runtime: PythonRuntime) -> None:
     bootstrap = FakeBootstrap(runtime, uv_wheel)
-    uv = install_uv(ctx, quiet(), bootstrap, ENV)
+    uv = install_tool(ctx, quiet(), UV, runtime=runtime, bootstrap=bootstrap, env=ENV)
     [(tool, requirement, options, _)] = bootstrap.calls
     assert (tool, requirement) == ("uv", "uv==0.13.9")
     assert options == ["--target", str(ctx.layers_dir / "uv"), "--no-deps"]
@@ -149,14 +151,16 @@ def test_uv_layer_is_installed_once_then_reused(ctx: BuildContext, runtime: Pyth
 
     log = io.StringIO()
     failing = FakeBootstrap(runtime)  # raises if it is asked to install anything
-    install_uv(ctx, Output(stdout=log, stderr=log), failing, ENV)
+    install_tool(
+        ctx, Output(stdout=log, stderr=log), UV, runtime=runtime, bootstrap=failing, env=ENV
+    )
     assert failing.calls == []
     assert "Using cached uv 0.13.9" in log.getvalue()
 
 
 def test_poetry_layer(ctx: BuildContext, runtime: PythonRuntime) -> None:
     bootstrap = FakeBootstrap(runtime, poetry_wheels)
-    poetry = install_poetry(ctx, quiet(), runtime, bootstrap, ENV)
+    poetry = install_tool(ctx, quiet(), POETRY, runtime=runtime, bootstrap=bootstrap, env=ENV)
     layer = ctx.layers_dir / "poetry"
     [(tool, requirement, options, python)] = bootstrap.calls
     # The venv's own interpreter runs pip: that is what installs into the venv.
@@ -164,8 +168,8 @@ def test_poetry_layer(ctx: BuildContext, runtime: PythonRuntime) -> None:
     assert bootstrap.locked == [POETRY_LOCK]  # Poetry's dependencies as locked, not resolved
     assert python == layer / "venv" / "bin" / "python"
     assert poetry.executable.resolve() == (layer / "venv" / "bin" / "poetry").resolve()
-    assert poetry.config_dir.is_dir()
-    assert poetry.data_dir.is_dir()
+    assert (poetry.layer_dir / "config").is_dir()
+    assert (poetry.layer_dir / "data").is_dir()
     [pyc] = (layer / "venv" / "lib").rglob("poetry/__pycache__/*.pyc")
     assert is_checked_hash(pyc)
     assert (ctx.layers_dir / "poetry.toml").is_file()
@@ -177,8 +181,12 @@ def test_a_failed_install_leaves_no_layer_a_later_build_could_trust(
 ) -> None:
     installs: dict[str, Callable[[BootstrapPip], object]] = {
         "pip": lambda bootstrap: install_pip(ctx, quiet(), runtime, bootstrap, ENV),
-        "uv": lambda bootstrap: install_uv(ctx, quiet(), bootstrap, ENV),
-        "Poetry": lambda bootstrap: install_poetry(ctx, quiet(), runtime, bootstrap, ENV),
+        "uv": lambda bootstrap: install_tool(
+            ctx, quiet(), UV, runtime=runtime, bootstrap=bootstrap, env=ENV
+        ),
+        "Poetry": lambda bootstrap: install_tool(
+            ctx, quiet(), POETRY, runtime=runtime, bootstrap=bootstrap, env=ENV
+        ),
     }
     effects: dict[str, Effect] = {"pip": pip_wheel, "uv": uv_wheel, "Poetry": poetry_wheels}
     with pytest.raises(ToolInstallFailed) as raised:
@@ -214,19 +222,18 @@ def recorded_tools(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         def __exit__(self, *_exc: object) -> None:
             events.append("bootstrap removed")
 
-    def tool(name: str) -> Callable[..., Any]:
-        def install(*_args: Any) -> Any:
-            events.append(name)
-            return object()
+    def install_pip(*_args: Any) -> Pip:
+        events.append("pip")
+        return Pip(("pip",), "26.3")
 
-        return install
+    def install_tool(_ctx: BuildContext, _out: Output, spec: ToolSpec, **_kwargs: Any) -> Any:
+        events.append(spec.name)
+        return InstalledTool(Path("/t"), Path("/t/bin") / spec.executable, spec.version)
 
     monkeypatch.setattr(dependencies, "BootstrapPip", LoggedBootstrap)
-    monkeypatch.setattr(dependencies, "install_pip", tool("pip"))
-    monkeypatch.setattr(dependencies, "install_uv", tool("uv"))
-    monkeypatch.setattr(dependencies, "install_poetry", tool("Poetry"))
-    for cache in ("prepare_pip_cache", "prepare_uv_cache", "prepare_poetry_cache"):
-        monkeypatch.setattr(dependencies, cache, lambda *_args: Path("/cache"))
+    monkeypatch.setattr(pip_module, "install_pip", install_pip)
+    monkeypatch.setattr(dependencies, "install_tool", install_tool)
+    monkeypatch.setattr(dependencies, "prepare_download_cache", lambda *_args: Path("/cache"))
     monkeypatch.setattr(
         dependencies, "install_dependencies", lambda *_args, **_kwargs: events.append("venv")
     )

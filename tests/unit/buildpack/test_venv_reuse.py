@@ -7,14 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from pycnb.buildpack.dependencies.digests import files_digest, settings_digest
 from pycnb.buildpack.dependencies.package_manager import PackageManager
-from pycnb.buildpack.dependencies.venv import (
-    VenvAction,
-    VenvLayerMetadata,
-    decide,
-    files_digest,
-    settings_digest,
-)
+from pycnb.buildpack.dependencies.venv import VenvAction, VenvLayerMetadata, decide
 
 UV = PackageManager.UV
 

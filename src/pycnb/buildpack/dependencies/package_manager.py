@@ -44,12 +44,36 @@ class PackageManager(Enum):
         """The program that installs: `pip` for both pip flavours."""
         return "pip" if self is PackageManager.PYPROJECT else self.value
 
+    @property
+    def settings_prefix(self) -> str:
+        """The env vars that configure the tool (an index URL changes what gets installed)."""
+        return _SETTINGS_PREFIX[self]
+
+    @property
+    def project_files(self) -> tuple[str, ...]:
+        """The files besides the lockfile that decide what the tool does."""
+        return _PROJECT_FILES[self]
+
 
 _FILES = {
     PackageManager.PIP: "requirements.txt",
     PackageManager.POETRY: "poetry.lock",
     PackageManager.UV: "uv.lock",
     PackageManager.PYPROJECT: PYPROJECT,
+}
+
+_SETTINGS_PREFIX = {
+    PackageManager.PIP: "PIP_",
+    PackageManager.PYPROJECT: "PIP_",
+    PackageManager.UV: "UV_",
+    PackageManager.POETRY: "POETRY_",
+}
+
+_PROJECT_FILES = {
+    PackageManager.PIP: (),
+    PackageManager.PYPROJECT: (PYPROJECT,),
+    PackageManager.UV: (PYPROJECT, "uv.toml"),
+    PackageManager.POETRY: (PYPROJECT, "poetry.toml"),
 }
 
 # The files that each name one package manager; exactly one of them may exist.

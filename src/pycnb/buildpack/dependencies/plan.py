@@ -9,45 +9,47 @@ a uv or Poetry app gets no pip layer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pycnb.buildpack.dependencies import pip, poetry, uv
 from pycnb.buildpack.dependencies.bootstrap_pip import BootstrapPip
+from pycnb.buildpack.dependencies.digests import files_digest
+from pycnb.buildpack.dependencies.download_cache import prepare_download_cache
 from pycnb.buildpack.dependencies.groups import (
     GROUPS_SETTING,
     GroupSelection,
     parse_groups_setting,
     select_groups,
 )
+from pycnb.buildpack.dependencies.installer import Installer, ToolRun, VenvInputs
 from pycnb.buildpack.dependencies.package_manager import (
     PackageManager,
     PyprojectWithoutLockfile,
     determine_package_manager,
 )
-from pycnb.buildpack.dependencies.pip import install_pip
-from pycnb.buildpack.dependencies.pip_cache import prepare_pip_cache
-from pycnb.buildpack.dependencies.poetry import PoetrySync, install_poetry
-from pycnb.buildpack.dependencies.poetry_cache import prepare_poetry_cache
 from pycnb.buildpack.dependencies.requirements import RequirementsInputs, read_requirements_inputs
-from pycnb.buildpack.dependencies.uv import UvSync, install_uv
-from pycnb.buildpack.dependencies.uv_cache import prepare_uv_cache
-from pycnb.buildpack.dependencies.venv import (
-    Installer,
-    PipProjectInstall,
-    PipRequirementsInstall,
-    files_digest,
-    install_dependencies,
-    project_files,
-)
+from pycnb.buildpack.dependencies.tools import InstalledTool, ToolSpec, install_tool
+from pycnb.buildpack.dependencies.venv import Venv, install_dependencies, venv_of
 from pycnb.buildpack.messages.dependencies import render_dependency_warning
 from pycnb.buildpack.output import Output
-from pycnb.buildpack.project import read_pyproject
+from pycnb.buildpack.project import Pyproject
 from pycnb.buildpack.python.layer import PythonRuntime
 from pycnb.buildpack.settings import Settings
 from pycnb.cnb.context import BuildContext
 
-__all__ = ["DependencyPlan", "install_app_dependencies", "plan_dependencies"]
+__all__ = ["SYNC_TOOLS", "DependencyPlan", "install_app_dependencies", "plan_dependencies"]
+
+# (tool, venv inputs, venv, Python version) -> the run that fills the venv.
+SyncCommand = Callable[[InstalledTool, Path, VenvInputs, Venv, str], ToolRun]
+
+# The package managers that sync a lockfile with a tool of their own: each is a spec of its layer
+# and a function that says how to run it. Adding one is adding its module and a line here.
+SYNC_TOOLS: dict[PackageManager, tuple[ToolSpec, SyncCommand]] = {
+    PackageManager.UV: (uv.UV, uv.uv_sync),
+    PackageManager.POETRY: (poetry.POETRY, poetry.poetry_sync),
+}
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,10 @@ class DependencyPlan:
     project_digest: str  # pyproject.toml and the tool's config file; "" for requirements.txt
 
 
-def plan_dependencies(app_dir: Path, settings: Settings, out: Output) -> DependencyPlan:
-    pyproject = read_pyproject(app_dir)
+def plan_dependencies(
+    app_dir: Path, pyproject: Pyproject | None, settings: Settings, out: Output
+) -> DependencyPlan:
+    """`pyproject`: the app's parsed pyproject.toml, if it has one."""
     package_manager = determine_package_manager(app_dir, pyproject)
     groups = select_groups(
         parse_groups_setting(settings.get(GROUPS_SETTING)), package_manager, pyproject
@@ -68,7 +72,7 @@ def plan_dependencies(app_dir: Path, settings: Settings, out: Output) -> Depende
     requirements = None
     if package_manager is PackageManager.PIP:
         requirements = read_requirements_inputs(app_dir, package_manager.file_name)
-    locks = package_manager in (PackageManager.UV, PackageManager.POETRY)
+    locks = package_manager in SYNC_TOOLS
     out.info(f"Using {package_manager.tool} ({package_manager.file_name})")
     if groups.names:
         out.info(f"Including {', '.join(groups.names)} from {GROUPS_SETTING}")
@@ -79,7 +83,7 @@ def plan_dependencies(app_dir: Path, settings: Settings, out: Output) -> Depende
         groups=groups,
         requirements=requirements,
         lock_digest=files_digest(app_dir, (package_manager.file_name,)) if locks else "",
-        project_digest=files_digest(app_dir, project_files(package_manager)),
+        project_digest=files_digest(app_dir, package_manager.project_files),
     )
 
 
@@ -90,12 +94,12 @@ def install_app_dependencies(
     *,
     runtime: PythonRuntime,
     env: Mapping[str, str],
-) -> None:
+) -> Venv:
     # The bootstrap pip (unpacked only if a tool layer has to be filled) is gone before the
     # venv is installed: the tools run from their own layers.
     with BootstrapPip(runtime) as bootstrap:
         installer = _installer(ctx, out, plan, runtime=runtime, bootstrap=bootstrap, env=env)
-    install_dependencies(ctx, out, runtime=runtime, installer=installer, env=env)
+    return install_dependencies(ctx, out, runtime=runtime, installer=installer, env=env)
 
 
 def _installer(
@@ -108,32 +112,29 @@ def _installer(
     env: Mapping[str, str],
 ) -> Installer:
     """Install the plan's tool into its layer; return what fills the venv with it."""
-    match plan.package_manager:
-        case PackageManager.PIP:
-            if plan.requirements is None:  # plan_dependencies always reads them for pip
-                raise AssertionError("requirements.txt was not read")
-            pip = install_pip(ctx, out, runtime, bootstrap, env)
-            return PipRequirementsInstall(pip, prepare_pip_cache(ctx, out), plan.requirements)
-        case PackageManager.PYPROJECT:
-            pip = install_pip(ctx, out, runtime, bootstrap, env)
-            return PipProjectInstall(
-                pip, prepare_pip_cache(ctx, out), plan.project_digest, plan.groups
-            )
-        case PackageManager.UV:
-            return UvSync(
-                install_uv(ctx, out, bootstrap, env),
-                prepare_uv_cache(ctx, out),
-                plan.lock_digest,
-                plan.project_digest,
-                plan.groups,
-                runtime.version,
-            )
-        case PackageManager.POETRY:
-            return PoetrySync(
-                install_poetry(ctx, out, runtime, bootstrap, env),
-                prepare_poetry_cache(ctx, out),
-                plan.lock_digest,
-                plan.project_digest,
-                plan.groups,
-                runtime.version,
-            )
+    venv = venv_of(ctx)
+    pm = plan.package_manager
+    if pm in SYNC_TOOLS:
+        spec, sync = SYNC_TOOLS[pm]
+        tool = install_tool(ctx, out, spec, runtime=runtime, bootstrap=bootstrap, env=env)
+        cache_dir = prepare_download_cache(ctx, out, spec.cache_layer, spec.name)
+        inputs = VenvInputs(pm, tool.version, plan.lock_digest, plan.project_digest, plan.groups)
+        return sync(tool, cache_dir, inputs, venv, runtime.version)
+    installed_pip = pip.install_pip(ctx, out, runtime, bootstrap, env)
+    cache_dir = prepare_download_cache(ctx, out, pip.CACHE_LAYER_NAME, "pip")
+    if pm is PackageManager.PYPROJECT:
+        inputs = VenvInputs(
+            pm,
+            installed_pip.version,
+            requirements_digest="",
+            project_digest=plan.project_digest,
+            groups=plan.groups,
+            # The installed app is a copy of its code, which pycnb does not track.
+            not_reusable=(
+                "pip installs the app itself from pyproject.toml, so its code is an input",
+            ),
+        )
+        return pip.pip_project_install(installed_pip, cache_dir, inputs, venv, runtime.version)
+    if plan.requirements is None:  # plan_dependencies always reads them for pip
+        raise AssertionError("requirements.txt was not read")
+    return pip.PipRequirementsInstall(installed_pip, cache_dir, plan.requirements, venv)

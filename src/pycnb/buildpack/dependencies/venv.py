@@ -31,30 +31,17 @@ tool's to manage.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import shlex
-import tempfile
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Protocol
 
-from pycnb.buildpack.commands import CommandFailed, run_captured, run_streamed
-from pycnb.buildpack.dependencies.groups import GroupSelection
+from pycnb.buildpack.commands import run_captured
+from pycnb.buildpack.dependencies.digests import settings_digest
+from pycnb.buildpack.dependencies.installer import Installer
 from pycnb.buildpack.dependencies.package_manager import PackageManager
-from pycnb.buildpack.dependencies.pip import Pip
-from pycnb.buildpack.dependencies.requirements import RequirementsInputs
-from pycnb.buildpack.dependencies.unrequired import (
-    ResolvedRoots,
-    read_report,
-    unrequired_distributions,
-)
-from pycnb.buildpack.errors import DependencyError
 from pycnb.buildpack.layers.invalidation import changed_inputs
 from pycnb.buildpack.output import Output
-from pycnb.buildpack.project import PYPROJECT
 from pycnb.buildpack.python.layer import PythonRuntime
 from pycnb.cnb.context import BuildContext
 from pycnb.cnb.layer_env import Behavior, LayerEnv, Scope
@@ -70,34 +57,16 @@ from pycnb.cnb.names import LayerName
 
 __all__ = [
     "LAYER_NAME",
-    "SOURCE_DATE_EPOCH",
-    "Installer",
-    "InstallerFailed",
-    "LockfileOutdated",
-    "PipInstallFailed",
-    "PipProjectInstall",
-    "PipRequirementsInstall",
-    "PythonRejected",
     "Venv",
     "VenvAction",
     "VenvDecision",
-    "VenvInputs",
     "VenvLayerMetadata",
     "decide",
-    "files_digest",
     "install_dependencies",
-    "install_with_pip",
-    "project_files",
-    "settings_digest",
+    "venv_of",
 ]
 
 LAYER_NAME = LayerName("venv")
-
-# pip's ZIP handling rejects dates before 1980, and with this set py_compile writes hash-based
-# .pyc files, which stay valid after the lifecycle resets mtimes to 1980 on export. pip, uv and
-# Poetry all compile through py_compile's default, so all three honour it (the integration tests
-# check the .pyc headers).
-SOURCE_DATE_EPOCH = "315532801"
 
 
 @dataclass(frozen=True)
@@ -136,24 +105,10 @@ _LABELS = {
 # not another tool's to manage.
 _RECREATE_ON = ("package_manager", "python_version", "arch", "distro_name", "distro_version")
 
-_SETTINGS_PREFIX = {
-    PackageManager.PIP: "PIP_",
-    PackageManager.PYPROJECT: "PIP_",
-    PackageManager.UV: "UV_",
-    PackageManager.POETRY: "POETRY_",
-}
-
-_PROJECT_FILES = {
-    PackageManager.PIP: (),
-    PackageManager.PYPROJECT: (PYPROJECT,),
-    PackageManager.UV: (PYPROJECT, "uv.toml"),
-    PackageManager.POETRY: (PYPROJECT, "poetry.toml"),
-}
-
 
 def _labels(package_manager: PackageManager) -> dict[str, str]:
-    prefix = _SETTINGS_PREFIX[package_manager]
-    files = ", ".join(_PROJECT_FILES[package_manager]) or "none"
+    prefix = package_manager.settings_prefix
+    files = ", ".join(package_manager.project_files) or "none"
     requirements = (
         "requirements"
         if package_manager in (PackageManager.PIP, PackageManager.PYPROJECT)
@@ -166,51 +121,6 @@ def _labels(package_manager: PackageManager) -> dict[str, str]:
         "project_digest": f"project files ({files})",
         "installer_settings_digest": f"installer settings ({prefix}* env vars)",
     }
-
-
-@dataclass
-class PipInstallFailed(DependencyError):
-    requirements_file: str
-    returncode: int
-
-    def __str__(self) -> str:
-        return f"pip install -r {self.requirements_file} exited with status {self.returncode}"
-
-
-@dataclass
-class InstallerFailed(DependencyError):
-    """The installer failed for a reason pycnb does not recognise."""
-
-    package_manager: PackageManager
-    command: str  # the visible part, such as "uv sync --locked --no-default-groups"
-    returncode: int
-    output: str | None  # the tool's output when captured; None when it was streamed above
-
-    def __str__(self) -> str:
-        return f"{self.command} exited with status {self.returncode}"
-
-
-@dataclass
-class LockfileOutdated(DependencyError):
-    """The lockfile no longer matches pyproject.toml, as the tool itself reported."""
-
-    package_manager: PackageManager
-    output: str  # the tool's own message
-
-    def __str__(self) -> str:
-        return f"{self.package_manager.file_name} is out of date"
-
-
-@dataclass
-class PythonRejected(DependencyError):
-    """The tool refused the Python version: the project's constraint excludes it."""
-
-    package_manager: PackageManager
-    python_version: str
-    output: str  # the tool's own message, which quotes the constraint
-
-    def __str__(self) -> str:
-        return f"{self.package_manager.value} rejected Python {self.python_version}"
 
 
 @dataclass(frozen=True)
@@ -228,39 +138,10 @@ class Venv:
         return found[0] if found else self.path / "lib" / "site-packages"
 
 
-@dataclass(frozen=True)
-class VenvInputs:
-    """What decides the venv's content, as one installer sees it."""
-
-    package_manager: PackageManager
-    installer_version: str
-    requirements_digest: str
-    project_digest: str = ""
-    groups: GroupSelection = field(default_factory=GroupSelection)
-    # Why this venv may never be reused, whatever the metadata says.
-    not_reusable: tuple[str, ...] = ()
-
-
-class Installer(Protocol):
-    """One way to fill the venv. Implementations: pip (here), uv and Poetry (their layers)."""
-
-    @property
-    def inputs(self) -> VenvInputs: ...
-
-    @property
-    def syncs(self) -> bool:
-        """True when the installer makes the venv match the lock exactly, removing packages
-        that were dropped, so an existing venv is a safe starting point."""
-        ...
-
-    @property
-    def command(self) -> str:
-        """What is skipped when the venv is reused, as a user would type it: `uv sync`."""
-        ...
-
-    def install(
-        self, venv: Venv, *, app_dir: Path, env: Mapping[str, str], out: Output
-    ) -> None: ...
+def venv_of(ctx: BuildContext) -> Venv:
+    """The venv this build fills: the venv layer's directory, known before the layer exists, so
+    installers can be set up for it first."""
+    return Venv(ctx.layers_dir / str(LAYER_NAME))
 
 
 class VenvAction(Enum):
@@ -314,7 +195,8 @@ def install_dependencies(
     runtime: PythonRuntime,
     installer: Installer,
     env: Mapping[str, str],
-) -> LayerEnv:
+) -> Venv:
+    """Fill (or reuse, or sync) the venv layer with `installer`; the venv later steps use."""
     inputs = installer.inputs
     new = VenvLayerMetadata(
         package_manager=inputs.package_manager.value,
@@ -324,7 +206,7 @@ def install_dependencies(
         project_digest=inputs.project_digest,
         groups=inputs.groups.key,
         installer_settings_digest=settings_digest(
-            env, prefix=_SETTINGS_PREFIX[inputs.package_manager]
+            env, prefix=inputs.package_manager.settings_prefix
         ),
         arch=ctx.target.arch,
         distro_name=ctx.target.distro_name or "",
@@ -364,7 +246,7 @@ def install_dependencies(
             out.detail(f"Skipping {installer.command}")
         case Restored(cause=VenvDecision(reasons=reasons)):
             out.reasons("Updating the cached virtual environment since:", reasons)
-            installer.install(venv, app_dir=ctx.app_dir, env=env, out=out)
+            installer.install(app_dir=ctx.app_dir, env=env, out=out)
         case Empty(cause=cause):
             match cause:
                 case Rejected(cause=VenvDecision(reasons=reasons)):
@@ -374,15 +256,15 @@ def install_dependencies(
                 case _:
                     pass
             _create_venv(runtime, venv, env)
-            installer.install(venv, app_dir=ctx.app_dir, env=env, out=out)
-    layer_env = layer.write_env(
+            installer.install(app_dir=ctx.app_dir, env=env, out=out)
+    layer.write_env(
         LayerEnv()
         .add(Scope.ALL, Behavior.OVERRIDE, "VIRTUAL_ENV", str(layer.path))
         # Later buildpacks that run `pip install` install into the app's venv.
         .add(Scope.BUILD, Behavior.OVERRIDE, "PIP_PYTHON", str(venv.python))
     )
     layer.write_metadata(new)
-    return layer_env
+    return venv
 
 
 def _create_venv(runtime: PythonRuntime, venv: Venv, env: Mapping[str, str]) -> None:
@@ -393,205 +275,3 @@ def _create_venv(runtime: PythonRuntime, venv: Venv, env: Mapping[str, str]) -> 
         env=env,
         cwd=venv.path,
     )
-
-
-# --- pip -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PipRequirementsInstall:
-    """`pip install -r requirements.txt`, then, in a kept venv, uninstalling what the
-    requirements no longer need (see `unrequired.py`), which pip alone never does."""
-
-    pip: Pip
-    pip_cache_dir: Path
-    requirements: RequirementsInputs
-
-    syncs = True
-    command = "pip install"
-
-    @property
-    def inputs(self) -> VenvInputs:
-        return VenvInputs(
-            package_manager=PackageManager.PIP,
-            installer_version=self.pip.version,
-            requirements_digest=self.requirements.digest,
-            not_reusable=tuple(
-                f"{reason}, which can change without requirements.txt changing"
-                for reason in self.requirements.not_reusable
-            ),
-        )
-
-    def install(self, venv: Venv, *, app_dir: Path, env: Mapping[str, str], out: Output) -> None:
-        requirements_file = str(self.requirements.files[0].relative_to(app_dir))
-        pip_env = _pip_env(env, venv, self.pip_cache_dir)
-        # A fresh venv (`--without-pip`: an empty site-packages) has nothing to remove
-        # afterwards; a kept one may.
-        kept = venv.site_packages.is_dir() and any(venv.site_packages.iterdir())
-        argv = [
-            *self.pip.argv,
-            "install",
-            "--requirement",
-            requirements_file,
-            "--no-input",
-            "--progress-bar",
-            "off",
-        ]
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            # In a kept venv, pip lists the top-level requirements while it installs them: the
-            # listing ignores what is installed, so neither waits for the other.
-            roots = (
-                pool.submit(self._top_level, requirements_file, app_dir=app_dir, env=pip_env)
-                if kept
-                else None
-            )
-            with out.step(f"Installing dependencies from {requirements_file} with pip"):
-                try:
-                    run_streamed(argv, env=pip_env, cwd=app_dir)
-                except CommandFailed as error:
-                    raise PipInstallFailed(requirements_file, error.returncode) from None
-            if roots is not None:
-                self._remove_unrequired(
-                    venv, requirements_file, roots.result(), app_dir=app_dir, env=pip_env, out=out
-                )
-
-    def _top_level(
-        self, requirements_file: str, *, app_dir: Path, env: Mapping[str, str]
-    ) -> ResolvedRoots:
-        """The top-level requirements as pip reads them, resolved for the venv's interpreter."""
-        listing = ["install", "--dry-run", "--ignore-installed", "--no-deps"]
-        listing += ["--requirement", requirements_file]
-        with tempfile.TemporaryDirectory(prefix="pycnb-pip-report-") as temp:
-            report = Path(temp) / "report.json"
-            argv = [*self.pip.argv, *listing, "--quiet", "--no-input", "--report", str(report)]
-            try:
-                run_captured(argv, env=env, cwd=app_dir)
-            except CommandFailed as error:
-                command = shlex.join(["pip", *listing])
-                raise InstallerFailed(
-                    PackageManager.PIP, command, error.returncode, error.output
-                ) from None
-            return read_report(report)
-
-    def _remove_unrequired(
-        self,
-        venv: Venv,
-        requirements_file: str,
-        roots: ResolvedRoots,
-        *,
-        app_dir: Path,
-        env: Mapping[str, str],
-        out: Output,
-    ) -> None:
-        leftovers = unrequired_distributions(venv.site_packages, roots)
-        if not leftovers:
-            return
-        uninstall = ["uninstall", "--yes", *leftovers]
-        with out.step(f"Removing what {requirements_file} no longer needs: {', '.join(leftovers)}"):
-            try:
-                run_captured([*self.pip.argv, *uninstall], env=env, cwd=app_dir)
-            except CommandFailed as error:
-                raise InstallerFailed(
-                    PackageManager.PIP,
-                    shlex.join(["pip", *uninstall]),
-                    error.returncode,
-                    error.output,
-                ) from None
-
-
-@dataclass(frozen=True)
-class PipProjectInstall:
-    """`pip install .`: a PEP 621 project without a lockfile, installed non-editably."""
-
-    pip: Pip
-    pip_cache_dir: Path
-    pyproject_digest: str
-    groups: GroupSelection
-
-    syncs = False
-    command = "pip install"
-
-    @property
-    def inputs(self) -> VenvInputs:
-        return VenvInputs(
-            package_manager=PackageManager.PYPROJECT,
-            installer_version=self.pip.version,
-            requirements_digest="",
-            project_digest=self.pyproject_digest,
-            groups=self.groups,
-            # The installed app is a copy of its code, which pycnb does not track.
-            not_reusable=(
-                "pip installs the app itself from pyproject.toml, so its code is an input",
-            ),
-        )
-
-    def install(self, venv: Venv, *, app_dir: Path, env: Mapping[str, str], out: Output) -> None:
-        target = f".[{','.join(self.groups.extras)}]" if self.groups.extras else "."
-        argv = [*self.pip.argv, "install", target]
-        for group in self.groups.groups:
-            argv += ["--group", group]  # PEP 735, read from ./pyproject.toml (pip >= 25.1)
-        argv += ["--no-input", "--progress-bar", "off"]
-        with out.step(f"Installing the project from {PYPROJECT} with pip"):
-            try:
-                run_streamed(argv, env=_pip_env(env, venv, self.pip_cache_dir), cwd=app_dir)
-            except CommandFailed as error:
-                raise InstallerFailed(
-                    PackageManager.PYPROJECT, f"pip install {target}", error.returncode, None
-                ) from None
-
-
-def _pip_env(env: Mapping[str, str], venv: Venv, pip_cache_dir: Path) -> dict[str, str]:
-    return {
-        **env,
-        "PIP_PYTHON": str(venv.python),
-        "PIP_CACHE_DIR": str(pip_cache_dir),
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        # pip's own config files on the build machine must not change the app's environment;
-        # settings come from PIP_* env vars, which the user controls through the platform.
-        "PIP_CONFIG_FILE": "/dev/null",
-        "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
-    }
-
-
-def install_with_pip(
-    ctx: BuildContext,
-    out: Output,
-    *,
-    runtime: PythonRuntime,
-    pip: Pip,
-    pip_cache_dir: Path,
-    requirements: RequirementsInputs,
-    env: Mapping[str, str],
-) -> LayerEnv:
-    """requirements.txt with pip: `install_dependencies` with a `PipRequirementsInstall`."""
-    installer = PipRequirementsInstall(pip, pip_cache_dir, requirements)
-    return install_dependencies(ctx, out, runtime=runtime, installer=installer, env=env)
-
-
-# --- digests ---------------------------------------------------------------------------------
-
-
-def settings_digest(env: Mapping[str, str], *, prefix: str) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(name for name in env if name.startswith(prefix)):
-        digest.update(f"{name}\0{env[name]}\0".encode(errors="surrogateescape"))
-    return digest.hexdigest()
-
-
-def files_digest(app_dir: Path, names: Sequence[str]) -> str:
-    """sha256 over each named file's name and bytes; a missing file counts as absent, so
-    adding or removing it changes the digest too."""
-    digest = hashlib.sha256()
-    for name in names:
-        try:
-            content = (app_dir / name).read_bytes()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            digest.update(f"{name}\0absent\0".encode())
-            continue
-        digest.update(f"{name}\0".encode() + content + b"\0")
-    return digest.hexdigest()
-
-
-def project_files(package_manager: PackageManager) -> tuple[str, ...]:
-    """The files besides the lockfile that decide what the installer does."""
-    return _PROJECT_FILES[package_manager]

@@ -18,7 +18,6 @@ from __future__ import annotations
 import configparser
 import re
 import shlex
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -28,6 +27,7 @@ from packaging.utils import canonicalize_name
 
 from pycnb.buildpack.launch.procfile import PROCFILE
 from pycnb.buildpack.output import Output
+from pycnb.buildpack.project import Pyproject
 from pycnb.cnb.launch import Launch, Process
 from pycnb.cnb.names import ProcessType
 
@@ -46,7 +46,6 @@ __all__ = [
     "infer_web_process",
     "read_app_facts",
     "read_installed",
-    "site_packages",
 ]
 
 WEB = ProcessType("web")
@@ -63,10 +62,6 @@ class Installed:
 
     def has(self, distribution: str) -> bool:
         return canonicalize_name(distribution) in self.distributions
-
-
-def site_packages(venv_dir: Path, minor_version: str) -> Path:
-    return venv_dir / "lib" / f"python{minor_version}" / "site-packages"
 
 
 def read_installed(site_packages_dir: Path) -> Installed:
@@ -122,13 +117,13 @@ _WSGI_SETTING = re.compile(r"^WSGI_APPLICATION" + _DOTTED, re.MULTILINE)
 _ASGI_SETTING = re.compile(r"^ASGI_APPLICATION" + _DOTTED, re.MULTILINE)
 
 
-def read_app_facts(app_dir: Path) -> AppFacts:
+def read_app_facts(app_dir: Path, pyproject: Pyproject | None) -> AppFacts:
     return AppFacts(
         django_wsgi=_django_application(app_dir, "wsgi"),
         django_asgi=_django_application(app_dir, "asgi"),
         flask_app=_find_app(app_dir, _FLASK_FILES, _FLASK_APP),
         asgi_app=_find_app(app_dir, _ASGI_FILES, _ASGI_APP),
-        project_scripts=_project_scripts(app_dir / "pyproject.toml"),
+        project_scripts=pyproject.project_scripts() if pyproject is not None else (),
     )
 
 
@@ -183,16 +178,6 @@ def _module_files(app_dir: Path, dotted: str) -> list[Path]:
     module = path.with_name(path.name + ".py")
     siblings = sorted(p for p in path.parent.glob("*.py") if p != module)
     return [module, *siblings] if path.parent != app_dir else [module]
-
-
-def _project_scripts(pyproject: Path) -> tuple[str, ...]:
-    try:
-        data = tomllib.loads(_read_text(pyproject))
-    except tomllib.TOMLDecodeError:
-        return ()  # the package manager step reports a broken pyproject.toml, if it reads one
-    project = data.get("project")
-    scripts = project.get("scripts") if isinstance(project, dict) else None
-    return tuple(scripts) if isinstance(scripts, dict) else ()
 
 
 class Server(Enum):
@@ -313,6 +298,8 @@ def _script_rule(installed: Installed, facts: AppFacts) -> Inferred | Hint | Non
 def declare_processes(
     procfile: list[Process] | None,
     app_dir: Path,
+    *,
+    pyproject: Pyproject | None,
     launch_toml: Path,
     out: Output,
     installed: Installed,
@@ -330,7 +317,9 @@ def declare_processes(
             out.info(f"The {PROCFILE} declares no processes: the image has none")
         launch = Launch(tuple(processes))
     else:
-        launch = _inferred_launch(out, infer_web_process(installed, read_app_facts(app_dir)))
+        launch = _inferred_launch(
+            out, infer_web_process(installed, read_app_facts(app_dir, pyproject))
+        )
     if launch.processes:
         launch.write(launch_toml)
     return launch

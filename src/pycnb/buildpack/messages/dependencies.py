@@ -6,6 +6,11 @@ from typing import assert_never
 
 from pycnb.buildpack.dependencies.bootstrap_pip import BundledPipMissing, ToolInstallFailed
 from pycnb.buildpack.dependencies.groups import GROUPS_SETTING, UnknownDependencyGroups
+from pycnb.buildpack.dependencies.installer import (
+    InstallerFailed,
+    LockfileOutdated,
+    PythonRejected,
+)
 from pycnb.buildpack.dependencies.package_manager import (
     LockfileMissing,
     MultiplePackageManagers,
@@ -14,13 +19,8 @@ from pycnb.buildpack.dependencies.package_manager import (
     PyprojectWithoutLockfile,
     UnsupportedPackageManager,
 )
+from pycnb.buildpack.dependencies.pip import PipInstallFailed
 from pycnb.buildpack.dependencies.requirements import RequirementsFileMissing
-from pycnb.buildpack.dependencies.venv import (
-    InstallerFailed,
-    LockfileOutdated,
-    PipInstallFailed,
-    PythonRejected,
-)
 from pycnb.buildpack.errors import render
 from pycnb.buildpack.output import Message
 from pycnb.buildpack.project import InvalidPyproject
