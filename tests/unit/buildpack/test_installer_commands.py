@@ -14,7 +14,7 @@ import pytest
 
 from pycnb.buildpack.commands import CommandFailed
 from pycnb.buildpack.dependencies import installer as installer_module
-from pycnb.buildpack.dependencies import poetry, uv
+from pycnb.buildpack.dependencies import poetry, trust, uv
 from pycnb.buildpack.dependencies.groups import GroupSelection
 from pycnb.buildpack.dependencies.installer import (
     SOURCE_DATE_EPOCH,
@@ -218,3 +218,20 @@ def test_uv_failure_reaches_the_boundary_as_a_typed_error(monkeypatch: pytest.Mo
     monkeypatch.setattr(installer_module, "run_captured", Recorder(fail=failed(UV_LOCK_OUTDATED)))
     with pytest.raises(LockfileOutdated):
         uv_sync().install(app_dir=APP, env=USER_ENV, out=quiet_output())
+
+
+def test_uv_and_poetry_trust_the_systems_certificates_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(trust, "system_ca_bundle", lambda: "/system/ca.pem")
+    run = Recorder()
+    monkeypatch.setattr(installer_module, "run_captured", run)
+    uv_sync().install(app_dir=APP, env=USER_ENV, out=quiet_output())
+    poetry_sync().install(app_dir=APP, env=USER_ENV, out=quiet_output())
+    poetry_sync().install(
+        app_dir=APP, env={**USER_ENV, "REQUESTS_CA_BUNDLE": "/mine.pem"}, out=quiet_output()
+    )
+    [(_, uv_env, _), (_, poetry_env, _), (_, own_env, _)] = run.calls
+    assert uv_env["UV_SYSTEM_CERTS"] == "1"
+    assert poetry_env["REQUESTS_CA_BUNDLE"] == "/system/ca.pem"
+    assert own_env["REQUESTS_CA_BUNDLE"] == "/mine.pem"

@@ -16,7 +16,6 @@ instead of through `--python`.
 from __future__ import annotations
 
 import os
-import ssl
 import tempfile
 import zipfile
 import zlib
@@ -31,6 +30,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
 from pycnb.buildpack.commands import CommandFailed, run_captured
+from pycnb.buildpack.dependencies.trust import TlsClient, trust_env
 from pycnb.buildpack.errors import DependencyError
 from pycnb.buildpack.python.archive import InvalidArchive, UnsafeArchiveMember
 from pycnb.buildpack.python.layer import PythonRuntime
@@ -123,13 +123,10 @@ class BootstrapPip:
             *what,
         ]
         # PIP_* settings apply (a mirror of the index), pip's config files do not.
-        pip_env = {**env, "PIP_CONFIG_FILE": os.devnull}
-        system_bundle = ssl.get_default_verify_paths().cafile
-        if "PIP_CERT" not in pip_env and system_bundle:
-            # Bundled pips before 24.2 trust only their own copy of certifi's bundle; newer ones,
-            # like the pinned pip that installs the app, trust the system's store. A proxy or a
-            # private index the system trusts must work for both.
-            pip_env["PIP_CERT"] = system_bundle
+        # Bundled pips before 24.2 trust only their own copy of certifi's bundle; newer ones,
+        # like the pinned pip that installs the app, trust the system's store. A proxy or a
+        # private index the system trusts must work for both.
+        pip_env = {**env, **trust_env(TlsClient.PIP, env), "PIP_CONFIG_FILE": os.devnull}
         try:
             run_captured(argv, env=pip_env, cwd=cwd)
         except CommandFailed as error:

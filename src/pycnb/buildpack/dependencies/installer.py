@@ -16,6 +16,7 @@ from typing import Protocol
 from pycnb.buildpack.commands import CommandFailed, run_captured, run_streamed
 from pycnb.buildpack.dependencies.groups import GroupSelection
 from pycnb.buildpack.dependencies.package_manager import PackageManager
+from pycnb.buildpack.dependencies.trust import TlsClient, trust_env
 from pycnb.buildpack.errors import DependencyError
 from pycnb.buildpack.output import Output
 
@@ -158,6 +159,7 @@ class ToolRun:
     syncs: bool
     failures: ToolFailures = ToolFailures()
     path_prepend: Sequence[Path] = ()  # directories the tool must find first on PATH
+    tls: TlsClient = TlsClient.PIP  # how the tool is told to trust the system's certificates
     # pip prints its own progress as it goes; uv and Poetry are captured and shown as details,
     # so that their failures can be read and explained.
     stream: bool = False
@@ -172,7 +174,7 @@ class ToolRun:
 
     def install(self, *, app_dir: Path, env: Mapping[str, str], out: Output) -> None:
         argv = [*self.executable, *self.args, *self.hidden_args]
-        tool_env = {**self.env_defaults, **env, **self.env}
+        tool_env = {**self.env_defaults, **trust_env(self.tls, env), **env, **self.env}
         if self.path_prepend:
             tool_env["PATH"] = ":".join((*map(str, self.path_prepend), env.get("PATH", "")))
         with out.step(self.step):

@@ -22,6 +22,7 @@ from pycnb.buildpack.dependencies.installer import (
 from pycnb.buildpack.dependencies.package_manager import PackageManager
 from pycnb.buildpack.dependencies.tool_versions import POETRY_LOCK, POETRY_VERSION
 from pycnb.buildpack.dependencies.tools import InstalledTool, ToolSpec
+from pycnb.buildpack.dependencies.trust import TlsClient
 from pycnb.buildpack.dependencies.venv import Venv
 from pycnb.cnb.context import BuildContext
 from pycnb.cnb.layer_env import Behavior, LayerEnv, Scope
@@ -100,4 +101,5 @@ def poetry_sync(
         python_version=python_version,
         syncs=True,  # poetry sync removes what the lock no longer lists
         failures=FAILURES,
+        tls=TlsClient.REQUESTS,
     )

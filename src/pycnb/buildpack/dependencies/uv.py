@@ -24,6 +24,7 @@ from pycnb.buildpack.dependencies.installer import (
 from pycnb.buildpack.dependencies.package_manager import PackageManager
 from pycnb.buildpack.dependencies.tool_versions import UV_VERSION
 from pycnb.buildpack.dependencies.tools import InstalledTool, ToolSpec
+from pycnb.buildpack.dependencies.trust import TlsClient
 from pycnb.buildpack.dependencies.venv import LAYER_NAME as VENV_LAYER
 from pycnb.buildpack.dependencies.venv import Venv
 from pycnb.cnb.context import BuildContext
@@ -117,4 +118,5 @@ def uv_sync(
         python_version=python_version,
         syncs=True,  # uv sync removes what the lock no longer lists
         failures=FAILURES,
+        tls=TlsClient.UV,
     )
