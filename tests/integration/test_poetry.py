@@ -151,3 +151,18 @@ def test_poetry_missing_from_the_index_fails_clearly_and_the_next_build_recovers
     assert again.returncode == 0, again
     assert f"Installing Poetry {POETRY_VERSION}..." in again.output
     assert pycnb.run(app, "python", "app.py").output == "alpha 2.0 beta 1.0\n"
+
+
+def test_a_package_mode_project_without_its_package_gets_its_dependencies(
+    pycnb: Pycnb, app: Path, locker: Locker
+) -> None:
+    # An app template: package mode on (the default), but no `poetry_basic/` package.
+    pyproject = app / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("package-mode = false\n", ""))
+    locker.poetry(app)
+    result = pycnb.build(app)
+    assert result.returncode == 0, result
+    assert "[WARNING] The app's own package could not be installed" in result.output, result
+    assert "No file/folder found for package poetry-basic" in result.output
+    assert "Running: poetry sync --only main --no-root" in result.output
+    assert pycnb.run(app, "python", "app.py").output == "alpha 2.0 beta 1.0\n"

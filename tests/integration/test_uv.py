@@ -162,3 +162,22 @@ def test_uv_missing_from_the_index_fails_clearly_and_the_next_build_recovers(
     assert again.returncode == 0, again
     assert f"Installing uv {UV_VERSION}..." in again.output
     assert pycnb.run(app, "python", "app.py").output == "alpha 2.0 beta 1.0\n"
+
+
+def test_a_project_its_build_system_cannot_build_gets_its_dependencies(
+    pycnb: Pycnb, app: Path, locker: Locker
+) -> None:
+    # A build system is declared, but the module flit looks for (uv_basic) does not exist.
+    pyproject = app / "pyproject.toml"
+    text = pyproject.read_text().replace("[tool.uv]\npackage = false\n", "")
+    text += (
+        '\n[build-system]\nrequires = ["flit_core>=3.2"]\nbuild-backend = "flit_core.buildapi"\n'
+    )
+    pyproject.write_text(text)
+    locker.uv(app)
+    result = pycnb.build(app)
+    assert result.returncode == 0, result
+    assert "[WARNING] The app's own package could not be installed" in result.output, result
+    assert "Running: uv sync --locked --no-default-groups --no-install-project" in result.output
+    assert "`[tool.uv] package = false`" in result.output
+    assert pycnb.run(app, "python", "app.py").output == "alpha 2.0 beta 1.0\n"

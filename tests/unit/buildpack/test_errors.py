@@ -12,12 +12,13 @@ import pycnb.buildpack
 from pycnb.buildpack.checks import ForbiddenEnvVars
 from pycnb.buildpack.commands import CommandFailed, CommandNotFound
 from pycnb.buildpack.dependencies.bootstrap_pip import BundledPipMissing, ToolInstallFailed
-from pycnb.buildpack.dependencies.groups import UnknownDependencyGroups
-from pycnb.buildpack.dependencies.installer import (
+from pycnb.buildpack.dependencies.failures import (
     InstallerFailed,
     LockfileOutdated,
+    PipInstallFailed,
     PythonRejected,
 )
+from pycnb.buildpack.dependencies.groups import UnknownDependencyGroups
 from pycnb.buildpack.dependencies.package_manager import (
     LockfileMissing,
     MultiplePackageManagers,
@@ -25,7 +26,6 @@ from pycnb.buildpack.dependencies.package_manager import (
     PackageManager,
     UnsupportedPackageManager,
 )
-from pycnb.buildpack.dependencies.pip import PipInstallFailed
 from pycnb.buildpack.dependencies.requirements import RequirementsFileMissing
 from pycnb.buildpack.errors import BuildpackError
 from pycnb.buildpack.launch.django import (

@@ -7,7 +7,7 @@ The failure messages are the pinned tools' real wording (uv 0.13.9, Poetry 2.5.1
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -15,16 +15,14 @@ import pytest
 from pycnb.buildpack.commands import CommandFailed
 from pycnb.buildpack.dependencies import installer as installer_module
 from pycnb.buildpack.dependencies import poetry, trust, uv
-from pycnb.buildpack.dependencies.groups import GroupSelection
-from pycnb.buildpack.dependencies.installer import (
-    SOURCE_DATE_EPOCH,
+from pycnb.buildpack.dependencies.failures import (
     InstallerFailed,
     LockfileOutdated,
     PythonRejected,
-    ToolRun,
-    VenvInputs,
     classify_failure,
 )
+from pycnb.buildpack.dependencies.groups import GroupSelection
+from pycnb.buildpack.dependencies.installer import SOURCE_DATE_EPOCH, ToolRun, VenvInputs
 from pycnb.buildpack.dependencies.package_manager import PackageManager
 from pycnb.buildpack.dependencies.pip import Pip, pip_project_install
 from pycnb.buildpack.dependencies.tools import InstalledTool
@@ -235,3 +233,55 @@ def test_uv_and_poetry_trust_the_systems_certificates_unless_told_otherwise(
     assert uv_env["UV_SYSTEM_CERTS"] == "1"
     assert poetry_env["REQUESTS_CA_BUNDLE"] == "/system/ca.pem"
     assert own_env["REQUESTS_CA_BUNDLE"] == "/mine.pem"
+
+
+UV_ROOT_UNBUILDABLE = """Resolved 2 packages in 1ms
+   Building my-app @ file:///workspace
+error: Failed to build `my-app @ file:///workspace`
+  cause: The build backend returned an error
+"""
+POETRY_ROOT_UNINSTALLABLE = """Installing the current project: my-app (0.1.0)
+
+Error: The current project could not be installed: No file/folder found for package my-app
+If you do not want to install the current project use --no-root.
+"""
+
+
+class FailOnce(Recorder):
+    def __call__(self, argv: Sequence[str], *, env: Mapping[str, str], cwd: Path) -> str:
+        fail, self.fail = self.fail, None
+        self.calls.append((list(argv), dict(env), cwd))
+        if fail is not None:
+            raise fail
+        return self.output
+
+
+@pytest.mark.parametrize(
+    ("make", "output", "skip"),
+    [
+        (uv_sync, UV_ROOT_UNBUILDABLE, "--no-install-project"),
+        (poetry_sync, POETRY_ROOT_UNINSTALLABLE, "--no-root"),
+    ],
+)
+def test_a_project_that_cannot_be_installed_gets_its_dependencies_only(
+    monkeypatch: pytest.MonkeyPatch, make: Callable[[], ToolRun], output: str, skip: str
+) -> None:
+    run = FailOnce(fail=failed(output))
+    monkeypatch.setattr(installer_module, "run_captured", run)
+    out = quiet_output()
+    make().install(app_dir=APP, env=USER_ENV, out=out)
+    [(first, _, _), (second, _, _)] = run.calls
+    assert skip not in first
+    assert second == [*first[: len(first) - len(make().hidden_args)], skip, *make().hidden_args]
+    warning = out.stderr.getvalue()  # type: ignore[attr-defined]
+    assert "The app's own package could not be installed" in warning
+    assert "could not" in warning.lower()
+
+
+def test_the_root_rule_needs_the_failure_to_be_the_apps_own_project(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    elsewhere = UV_ROOT_UNBUILDABLE.replace("file:///workspace", "file:///elsewhere")
+    monkeypatch.setattr(installer_module, "run_captured", Recorder(fail=failed(elsewhere)))
+    with pytest.raises(InstallerFailed):
+        uv_sync().install(app_dir=APP, env=USER_ENV, out=quiet_output())

@@ -14,65 +14,26 @@ from pathlib import Path
 from typing import Protocol
 
 from pycnb.buildpack.commands import CommandFailed, run_captured, run_streamed
+from pycnb.buildpack.dependencies.failures import (
+    RootProjectSkipped,
+    ToolFailures,
+    classify_failure,
+    root_not_installable,
+)
 from pycnb.buildpack.dependencies.groups import GroupSelection
 from pycnb.buildpack.dependencies.package_manager import PackageManager
 from pycnb.buildpack.dependencies.trust import TlsClient, trust_env
 from pycnb.buildpack.errors import DependencyError
+from pycnb.buildpack.messages.dependencies import render_dependency_warning
 from pycnb.buildpack.output import Output
 
-__all__ = [
-    "SOURCE_DATE_EPOCH",
-    "Installer",
-    "InstallerFailed",
-    "LockfileOutdated",
-    "PythonRejected",
-    "ToolFailures",
-    "ToolRun",
-    "VenvInputs",
-    "classify_failure",
-]
+__all__ = ["SOURCE_DATE_EPOCH", "Installer", "ToolRun", "VenvInputs"]
 
 # pip's ZIP handling rejects dates before 1980, and with this set py_compile writes hash-based
 # .pyc files, which stay valid after the lifecycle resets mtimes to 1980 on export. Every tool
 # compiles through py_compile's default, so all honour it (the integration tests check the .pyc
 # headers).
 SOURCE_DATE_EPOCH = "315532801"
-
-
-@dataclass
-class InstallerFailed(DependencyError):
-    """The installer failed for a reason pycnb does not recognise."""
-
-    package_manager: PackageManager
-    command: str  # the visible part, such as "uv sync --locked --no-default-groups"
-    returncode: int
-    output: str | None  # the tool's output when captured; None when it was streamed above
-
-    def __str__(self) -> str:
-        return f"{self.command} exited with status {self.returncode}"
-
-
-@dataclass
-class LockfileOutdated(DependencyError):
-    """The lockfile no longer matches pyproject.toml, as the tool itself reported."""
-
-    package_manager: PackageManager
-    output: str  # the tool's own message
-
-    def __str__(self) -> str:
-        return f"{self.package_manager.file_name} is out of date"
-
-
-@dataclass
-class PythonRejected(DependencyError):
-    """The tool refused the Python version: the project's constraint excludes it."""
-
-    package_manager: PackageManager
-    python_version: str
-    output: str  # the tool's own message, which quotes the constraint
-
-    def __str__(self) -> str:
-        return f"{self.package_manager.value} rejected Python {self.python_version}"
 
 
 @dataclass(frozen=True)
@@ -111,34 +72,6 @@ class Installer(Protocol):
 
 
 @dataclass(frozen=True)
-class ToolFailures:
-    """The tool's wording, at its pinned version, for failures that deserve their own fix.
-
-    A bump that changes the wording falls back to `InstallerFailed`, which still shows the tool's
-    message; the unit tests pin these against the tools' real output.
-    """
-
-    lock_outdated: str | None = None
-    python_rejected: str | None = None
-
-
-def classify_failure(
-    package_manager: PackageManager,
-    error: CommandFailed,
-    failures: ToolFailures,
-    *,
-    python_version: str,
-    command: str,
-) -> LockfileOutdated | PythonRejected | InstallerFailed:
-    output = error.output or ""
-    if failures.lock_outdated is not None and failures.lock_outdated in output:
-        return LockfileOutdated(package_manager, output)
-    if failures.python_rejected is not None and failures.python_rejected in output:
-        return PythonRejected(package_manager, python_version, output)
-    return InstallerFailed(package_manager, command, error.returncode, error.output)
-
-
-@dataclass(frozen=True)
 class ToolRun:
     """An installer that is one run of a tool, described by data.
 
@@ -157,7 +90,7 @@ class ToolRun:
     step: str  # "Installing dependencies from uv.lock with uv"
     python_version: str
     syncs: bool
-    failures: ToolFailures = ToolFailures()
+    failures: ToolFailures
     path_prepend: Sequence[Path] = ()  # directories the tool must find first on PATH
     tls: TlsClient = TlsClient.PIP  # how the tool is told to trust the system's certificates
     # pip prints its own progress as it goes; uv and Poetry are captured and shown as details,
@@ -173,26 +106,44 @@ class ToolRun:
         return " ".join((self.tool, *self.args))
 
     def install(self, *, app_dir: Path, env: Mapping[str, str], out: Output) -> None:
-        argv = [*self.executable, *self.args, *self.hidden_args]
         tool_env = {**self.env_defaults, **trust_env(self.tls, env), **env, **self.env}
         if self.path_prepend:
             tool_env["PATH"] = ":".join((*map(str, self.path_prepend), env.get("PATH", "")))
         with out.step(self.step):
-            if not self.stream:
-                out.detail(f"Running: {self.shown}")
             try:
-                if self.stream:
-                    run_streamed(argv, env=tool_env, cwd=app_dir)
-                    return
-                output = run_captured(argv, env=tool_env, cwd=app_dir)
+                self._run(self.args, app_dir=app_dir, env=tool_env, out=out)
             except CommandFailed as error:
-                raise classify_failure(
-                    self.inputs.package_manager,
-                    error,
-                    self.failures,
-                    python_version=self.python_version,
-                    command=self.shown,
-                ) from None
-            for line in output.splitlines():
-                if line.strip():
-                    out.detail(line.strip())
+                if not root_not_installable(self.failures, error, app_dir):
+                    raise self._classified(error) from None
+                # Dependencies are in by now; the app's own code runs from the app dir anyway.
+                out.warning(
+                    render_dependency_warning(
+                        RootProjectSkipped(self.inputs.package_manager, error.output or "")
+                    )
+                )
+                args = [*self.args, *self.failures.skip_root_args]
+                try:
+                    self._run(args, app_dir=app_dir, env=tool_env, out=out)
+                except CommandFailed as again:
+                    raise self._classified(again) from None
+
+    def _run(
+        self, args: Sequence[str], *, app_dir: Path, env: Mapping[str, str], out: Output
+    ) -> None:
+        argv = [*self.executable, *args, *self.hidden_args]
+        if self.stream:
+            run_streamed(argv, env=env, cwd=app_dir)
+            return
+        out.detail("Running: " + " ".join((self.tool, *args)))
+        for line in run_captured(argv, env=env, cwd=app_dir).splitlines():
+            if line.strip():
+                out.detail(line.strip())
+
+    def _classified(self, error: CommandFailed) -> DependencyError:
+        return classify_failure(
+            self.inputs.package_manager,
+            error,
+            self.failures,
+            python_version=self.python_version,
+            command=self.shown,
+        )

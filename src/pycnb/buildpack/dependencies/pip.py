@@ -22,12 +22,12 @@ from pathlib import Path
 from pycnb.buildpack.bytecode import compile_tree
 from pycnb.buildpack.commands import CommandFailed, run_captured, run_streamed
 from pycnb.buildpack.dependencies.bootstrap_pip import BootstrapPip
-from pycnb.buildpack.dependencies.installer import (
-    SOURCE_DATE_EPOCH,
+from pycnb.buildpack.dependencies.failures import (
     InstallerFailed,
-    ToolRun,
-    VenvInputs,
+    PipInstallFailed,
+    ToolFailures,
 )
+from pycnb.buildpack.dependencies.installer import SOURCE_DATE_EPOCH, ToolRun, VenvInputs
 from pycnb.buildpack.dependencies.package_manager import PackageManager
 from pycnb.buildpack.dependencies.requirements import RequirementsInputs
 from pycnb.buildpack.dependencies.tool_versions import PIP_VERSION
@@ -37,7 +37,6 @@ from pycnb.buildpack.dependencies.unrequired import (
     unrequired_distributions,
 )
 from pycnb.buildpack.dependencies.venv import Venv
-from pycnb.buildpack.errors import DependencyError
 from pycnb.buildpack.layers.keyed import open_keyed_layer
 from pycnb.buildpack.output import Output
 from pycnb.buildpack.project import PYPROJECT
@@ -60,15 +59,6 @@ __all__ = [
 LAYER_NAME = LayerName("pip")
 # pip's download and wheel cache (PIP_CACHE_DIR), see download_cache.py.
 CACHE_LAYER_NAME = LayerName("pip-cache")
-
-
-@dataclass
-class PipInstallFailed(DependencyError):
-    requirements_file: str
-    returncode: int
-
-    def __str__(self) -> str:
-        return f"pip install -r {self.requirements_file} exited with status {self.returncode}"
 
 
 @dataclass(frozen=True)
@@ -277,6 +267,7 @@ def pip_project_install(
         # The installed app is a copy of its code, which pycnb does not track, so a kept venv
         # would hold a stale copy.
         syncs=False,
+        failures=ToolFailures(),  # pip's own error is printed above
         stream=True,
     )
 

@@ -12,13 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pycnb.buildpack.dependencies.failures import ToolFailures
 from pycnb.buildpack.dependencies.groups import GroupSelection
-from pycnb.buildpack.dependencies.installer import (
-    SOURCE_DATE_EPOCH,
-    ToolFailures,
-    ToolRun,
-    VenvInputs,
-)
+from pycnb.buildpack.dependencies.installer import SOURCE_DATE_EPOCH, ToolRun, VenvInputs
 from pycnb.buildpack.dependencies.package_manager import PackageManager
 from pycnb.buildpack.dependencies.tool_versions import POETRY_LOCK, POETRY_VERSION
 from pycnb.buildpack.dependencies.tools import InstalledTool, ToolSpec
@@ -62,6 +58,8 @@ POETRY = ToolSpec(
 FAILURES = ToolFailures(
     lock_outdated="changed significantly since poetry.lock was last generated",
     python_rejected="is not allowed by the project",
+    root_not_installable="The current project could not be installed",
+    skip_root_args=("--no-root",),
 )
 
 

@@ -14,13 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pycnb.buildpack.dependencies.failures import ToolFailures
 from pycnb.buildpack.dependencies.groups import GroupSelection
-from pycnb.buildpack.dependencies.installer import (
-    SOURCE_DATE_EPOCH,
-    ToolFailures,
-    ToolRun,
-    VenvInputs,
-)
+from pycnb.buildpack.dependencies.installer import SOURCE_DATE_EPOCH, ToolRun, VenvInputs
 from pycnb.buildpack.dependencies.package_manager import PackageManager
 from pycnb.buildpack.dependencies.tool_versions import UV_VERSION
 from pycnb.buildpack.dependencies.tools import InstalledTool, ToolSpec
@@ -64,6 +60,8 @@ UV = ToolSpec(
 FAILURES = ToolFailures(
     lock_outdated="needs to be updated, but `--locked` was provided",
     python_rejected="incompatible with the project's Python requirement",
+    root_not_installable="@ file://{app_dir}`",
+    skip_root_args=("--no-install-project",),
 )
 
 

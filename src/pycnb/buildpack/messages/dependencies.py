@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import assert_never
 
 from pycnb.buildpack.dependencies.bootstrap_pip import BundledPipMissing, ToolInstallFailed
-from pycnb.buildpack.dependencies.groups import GROUPS_SETTING, UnknownDependencyGroups
-from pycnb.buildpack.dependencies.installer import (
+from pycnb.buildpack.dependencies.failures import (
     InstallerFailed,
     LockfileOutdated,
+    PipInstallFailed,
     PythonRejected,
+    RootProjectSkipped,
 )
+from pycnb.buildpack.dependencies.groups import GROUPS_SETTING, UnknownDependencyGroups
 from pycnb.buildpack.dependencies.package_manager import (
     LockfileMissing,
     MultiplePackageManagers,
@@ -19,7 +21,6 @@ from pycnb.buildpack.dependencies.package_manager import (
     PyprojectWithoutLockfile,
     UnsupportedPackageManager,
 )
-from pycnb.buildpack.dependencies.pip import PipInstallFailed
 from pycnb.buildpack.dependencies.requirements import RequirementsFileMissing
 from pycnb.buildpack.errors import render
 from pycnb.buildpack.output import Message
@@ -124,8 +125,28 @@ def _tool_said(pm: PackageManager, output: str) -> str:
     return f"{pm.tool} said:\n\n{quoted}"
 
 
-def render_dependency_warning(warning: PyprojectWithoutLockfile) -> Message:
+# How to say "this project is not a package" in each tool's own settings.
+_NOT_A_PACKAGE = {
+    PackageManager.UV: "`[tool.uv] package = false`",
+    PackageManager.POETRY: "`package-mode = false` under [tool.poetry]",
+}
+
+
+def render_dependency_warning(warning: PyprojectWithoutLockfile | RootProjectSkipped) -> Message:
     match warning:
+        case RootProjectSkipped(package_manager=pm, output=output):
+            quoted = "\n".join(f"    {line}" for line in output.strip().splitlines()[-12:])
+            return Message(
+                "The app's own package could not be installed: installed its dependencies only",
+                f"{pm.tool} could not install the project itself (the end of its output):\n\n"
+                f"{quoted}\n\nThe app's code still runs from the app directory, as usual for an "
+                "app, but anything that needs the project installed (its entry points, "
+                "importlib.metadata) will not find it.",
+                "If the app is not meant to be a package, say so with "
+                f"{_NOT_A_PACKAGE.get(pm, 'its package manager')} in pyproject.toml. If it is, "
+                "make the package directory the build system looks for exist, or list the "
+                "packages in its configuration.",
+            )
         case PyprojectWithoutLockfile():
             return Message(
                 "No lockfile: the dependencies are resolved afresh on every build",
