@@ -19,6 +19,7 @@ from pycnb.buildpack.errors import BuildpackError
 from pycnb.buildpack.launch.django import collect_static_files
 from pycnb.buildpack.launch.processes import declare_processes, read_installed
 from pycnb.buildpack.launch.procfile import read_procfile
+from pycnb.buildpack.launch.start_check import check_processes_start
 from pycnb.buildpack.launch.web_concurrency import add_web_defaults
 from pycnb.buildpack.messages import render
 from pycnb.buildpack.output import Message, Output, format_duration
@@ -119,13 +120,21 @@ def build(ctx: BuildContext, out: Output) -> None:
         ctx.app_dir, out, settings, installed=installed, venv_dir=venv.path, env=tool_env
     )
     out.header("Processes")
-    declare_processes(
+    launch = declare_processes(
         procfile,
         ctx.app_dir,
         pyproject=pyproject,
         launch_toml=ctx.layers_dir / "launch.toml",
         out=out,
         installed=installed,
+    )
+    check_processes_start(
+        launch.processes,
+        installed,
+        python=venv.python,
+        app_dir=ctx.app_dir,
+        env=tool_env,
+        out=out,
     )
     add_web_defaults(ctx, out)
 

@@ -23,7 +23,7 @@ from pycnb.buildpack.output import Output
 from pycnb.buildpack.settings import Settings
 from pycnb.cnb.layer_env import Behavior, LayerEnv, Scope
 
-DJANGO = Installed(frozenset({"django", "gunicorn"}), frozenset())
+DJANGO = Installed(frozenset({"django", "gunicorn"}), {})
 UNKNOWN_COMMAND = "Unknown command: 'collectstatic'\nType 'manage.py help' for usage.\n"
 MISSING_STATIC_ROOT = (
     "Traceback (most recent call last):\n  ...\ndjango.core.exceptions.ImproperlyConfigured: "
@@ -128,7 +128,7 @@ def test_no_manage_py_no_output(scenario: Scenario) -> None:
 
 
 def test_django_not_installed(scenario: Scenario) -> None:
-    scenario.collect(installed=Installed(frozenset({"flask"}), frozenset()))
+    scenario.collect(installed=Installed(frozenset({"flask"}), {}))
     assert scenario.run.calls == []
     assert "Skipping collectstatic: the app has a manage.py, but Django is not installed" in (
         scenario.stdout.getvalue()

@@ -34,6 +34,7 @@ from pycnb.buildpack.launch.django import (
     InvalidBooleanSetting,
 )
 from pycnb.buildpack.launch.procfile import InvalidProcfile, ProblemKind, ProcfileProblem
+from pycnb.buildpack.launch.start_check import ProcessCannotStart
 from pycnb.buildpack.messages import render
 from pycnb.buildpack.project import InvalidPyproject
 from pycnb.buildpack.python.archive import InvalidArchive, UnsafeArchiveMember
@@ -157,6 +158,22 @@ EXAMPLES: list[tuple[Exception, list[str]]] = [
     (
         InvalidBooleanSetting("BP_DISABLE_COLLECTSTATIC", "maybe"),
         ["BP_DISABLE_COLLECTSTATIC", "maybe"],
+    ),
+    (
+        ProcessCannotStart(
+            "web",
+            "gunicorn",
+            "gunicorn.app.wsgiapp",
+            "pkg_resources",
+            "ModuleNotFoundError: No module named 'pkg_resources'\n",
+        ),
+        ["web process cannot start", "gunicorn.app.wsgiapp", "setuptools<81", "gunicorn 23"],
+    ),
+    (
+        ProcessCannotStart(
+            "web", "legacy", "legacy.main", "cgi", "ModuleNotFoundError: No module named 'cgi'"
+        ),
+        ["until Python 3.12", "Python 3.13 removed it", "echo 3.12 > .python-version"],
     ),
 ]
 

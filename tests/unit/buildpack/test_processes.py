@@ -52,7 +52,7 @@ def write(root: Path, files: dict[str, str]) -> Path:
 
 
 def installed(*names: str, scripts: tuple[str, ...] = ()) -> Installed:
-    return Installed(frozenset(names), frozenset(scripts))
+    return Installed(frozenset(names), {script: f"{script}:main" for script in scripts})
 
 
 def test_read_installed(tmp_path: Path) -> None:
@@ -76,7 +76,11 @@ def test_read_installed(tmp_path: Path) -> None:
     assert Venv(tmp_path / "venv").site_packages == packages
     found = read_installed(packages)
     assert found.distributions == {"gunicorn", "flask", "zope-interface", "my-app", "broken"}
-    assert found.console_scripts == {"gunicorn", "flask", "MyApp"}
+    assert found.console_scripts == {
+        "gunicorn": "gunicorn.app.wsgiapp:run",
+        "flask": "flask.cli:main",
+        "MyApp": "my_app:main",
+    }
     assert found.has("Zope.Interface")
     assert read_installed(tmp_path / "missing") == installed()
 

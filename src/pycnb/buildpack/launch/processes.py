@@ -18,7 +18,7 @@ from __future__ import annotations
 import configparser
 import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -55,10 +55,11 @@ _PORT = f"${{PORT:-{DEFAULT_PORT}}}"
 
 @dataclass(frozen=True)
 class Installed:
-    """What the venv holds: distribution names (canonical) and console script names."""
+    """What the venv holds: distribution names (canonical), and console scripts with the
+    `module:attribute` each runs."""
 
     distributions: frozenset[str]
-    console_scripts: frozenset[str]
+    console_scripts: Mapping[str, str]
 
     def has(self, distribution: str) -> bool:
         return canonicalize_name(distribution) in self.distributions
@@ -66,27 +67,27 @@ class Installed:
 
 def read_installed(site_packages_dir: Path) -> Installed:
     distributions: set[str] = set()
-    scripts: set[str] = set()
+    scripts: dict[str, str] = {}
     if site_packages_dir.is_dir():
         for dist_info in site_packages_dir.glob("*.dist-info"):
             # `<name>-<version>.dist-info`, the name escaped with `_` (PEP 427/491).
             distributions.add(canonicalize_name(dist_info.name.split("-", 1)[0]))
             scripts.update(_console_scripts(dist_info / "entry_points.txt"))
-    return Installed(frozenset(distributions), frozenset(scripts))
+    return Installed(frozenset(distributions), scripts)
 
 
-def _console_scripts(entry_points: Path) -> list[str]:
+def _console_scripts(entry_points: Path) -> dict[str, str]:
     if not entry_points.is_file():
-        return []
+        return {}
     parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # names are case-sensitive
     try:
         parser.read_string(entry_points.read_text(encoding="utf-8", errors="replace"))
     except configparser.Error:
-        return []  # a broken file in some dependency says nothing about the app's server
+        return {}  # a broken file in some dependency says nothing about the app's server
     if not parser.has_section("console_scripts"):
-        return []
-    return list(parser.options("console_scripts"))
+        return {}
+    return dict(parser.items("console_scripts"))
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ from pycnb.buildpack.launch.django import (
     InvalidBooleanSetting,
 )
 from pycnb.buildpack.launch.procfile import InvalidProcfile, ProblemKind, ProcfileProblem
+from pycnb.buildpack.launch.start_check import ProcessCannotStart
 from pycnb.buildpack.messages.text import visible
 from pycnb.buildpack.output import Message
+from pycnb.buildpack.python.removed_modules import removed_from_stdlib
 
 _PROCFILE_FORMAT = (
     "Each line of a Procfile is `<type>: <command>`, for example:\n\n"
@@ -44,8 +46,7 @@ def _collectstatic_cause(cause: CollectstaticCause, name: str | None) -> tuple[s
                 f"(`pack build --env {name}=...`, `pycnb build --env {name}=...`)."
             )
         case CollectstaticCause.MISSING_MODULE:
-            explanation = f"The project imports {name}, which is not installed."
-            fix = f"Add the package that provides {name} to the app's dependencies."
+            explanation, fix = missing_module(name or "")
         case CollectstaticCause.SETTINGS_ERROR:
             explanation = (
                 "Loading the project raised an error. The usual causes are settings that cannot "
@@ -131,4 +132,55 @@ def _render_invalid_boolean_setting(error: InvalidBooleanSetting) -> Message:
         f"{name} must be true or false",
         f"{name} is set to {visible(value)}.",
         f"Set {name} to 1 (or true) to turn it on, or unset it.",
+    )
+
+
+def missing_module(name: str) -> tuple[str, str]:
+    """Why `import name` fails, and its fix: a removed standard-library module, setuptools'
+    pkg_resources, or a package the app does not install."""
+    if removed := removed_from_stdlib(name):
+        extra = (
+            " (setuptools still provides it: adding setuptools to the dependencies works too)"
+            if removed.name == "distutils"
+            else ""
+        )
+        why = (
+            f"{removed.name} was part of the standard library until Python {removed.last_with_it}"
+            f"; Python {removed.removed_in} removed it, and this app (or one of its "
+            "dependencies) still imports it."
+        )
+        fix = (
+            f"Upgrade the dependency that imports {removed.name} to a release that no longer "
+            f"needs it{extra}, or build with Python {removed.last_with_it}, the last that has "
+            f"it: `echo {removed.last_with_it} > .python-version`."
+        )
+        return why, fix
+    if name.split(".", 1)[0] == "pkg_resources":
+        why = (
+            "pkg_resources belongs to setuptools, which a virtual environment does not have "
+            "unless a dependency asks for it, and which recent releases no longer ship."
+        )
+        fix = (
+            "Upgrade the package that imports pkg_resources (gunicorn 23 and newer no longer "
+            'does), or add "setuptools<81" to the app\'s dependencies.'
+        )
+        return why, fix
+    return (
+        f"{name} is imported, but it is not installed.",
+        f"Add the package that provides {name} to the app's dependencies.",
+    )
+
+
+@render.register
+def _render_process_cannot_start(error: ProcessCannotStart) -> Message:
+    explanation, fix = missing_module(error.missing)
+    # Where the import happened and what failed; the rest of the traceback is Python's plumbing.
+    lines = error.output.strip().splitlines()
+    frames = [line.strip() for line in lines if line.lstrip().startswith('File "')]
+    quoted = "\n".join(f"    {line}" for line in [*frames[-1:], lines[-1] if lines else ""])
+    return Message(
+        f"The {error.process_type} process cannot start: {error.program} fails to import",
+        f"`{error.program}` runs `{error.module}`, and importing it with the app's Python "
+        f"fails:\n\n{quoted}\n\n{explanation}",
+        f"{fix} The image would crash on start, so nothing was exported.",
     )
