@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
 
 from tests.integration.conftest import Pycnb
 
@@ -211,3 +214,39 @@ def test_a_failed_sync_of_a_kept_venv_fails_cleanly_and_keeps_the_image(
     fixed = pycnb.build(app)
     assert fixed.returncode == 0, fixed
     assert "Removing what requirements.txt no longer needs: pycnb-beta..." in fixed.output
+
+
+@pytest.mark.app("pip_basic")
+def test_the_image_carries_cyclonedx_sboms_of_python_and_the_venv(pycnb: Pycnb, app: Path) -> None:
+    result = pycnb.build(app)
+    assert result.returncode == 0, result
+    sbom_dir = pycnb.root / "layers" / "sbom" / "launch" / "pycnb_python"
+    documents = {
+        layer: json.loads((sbom_dir / layer / "sbom.cdx.json").read_text())
+        for layer in ("python", "venv")
+    }
+    validator = JsonStrictValidator(SchemaVersion.V1_6)
+    for document in documents.values():
+        assert validator.validate_str(json.dumps(document)) is None
+    [python] = documents["python"]["components"]
+    assert (python["name"], python["version"]) == ("cpython", "3.12.1")
+    purls = {c["purl"] for c in documents["venv"]["components"]}
+    assert purls == {"pkg:pypi/pycnb-alpha@1.0", "pkg:pypi/pycnb-beta@1.0"}
+
+    # A reused venv gets the same SBOM, byte for byte.
+    before = (sbom_dir / "venv" / "sbom.cdx.json").read_bytes()
+    again = pycnb.build(app)
+    assert again.returncode == 0, again
+    assert (sbom_dir / "venv" / "sbom.cdx.json").read_bytes() == before
+
+
+@pytest.mark.app("pip_basic")
+def test_a_later_buildpack_can_require_python_and_the_venv(pycnb: Pycnb, app: Path) -> None:
+    requirer = Path(__file__).parent / "buildpacks" / "requires_python"
+    result = pycnb.build(app, "--buildpack", "pycnb", "--buildpack", str(requirer))
+    assert result.returncode == 0, result
+    assert f"requires-python: python is {pycnb.layers / 'venv' / 'bin' / 'python'}" in result.output
+
+    # Nobody else provides them: without pycnb the group cannot resolve.
+    alone = pycnb.build(app, "--buildpack", str(requirer))
+    assert alone.returncode != 0, alone

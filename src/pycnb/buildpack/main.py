@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from pycnb.buildpack.checks import check_environment
 from pycnb.buildpack.dependencies.plan import install_app_dependencies, plan_dependencies
+from pycnb.buildpack.dependencies.venv import LAYER_NAME as VENV_LAYER
 from pycnb.buildpack.detect import DETECTION_FILES, detected_files
 from pycnb.buildpack.errors import BuildpackError
 from pycnb.buildpack.launch.django import collect_static_files
@@ -25,8 +26,10 @@ from pycnb.buildpack.messages import render
 from pycnb.buildpack.output import Message, Output, format_duration
 from pycnb.buildpack.project import read_pyproject
 from pycnb.buildpack.python.choice import choose_python
+from pycnb.buildpack.python.layer import LAYER_NAME as PYTHON_LAYER
 from pycnb.buildpack.python.layer import install_python
 from pycnb.buildpack.python.manifest import Manifest, load_manifest
+from pycnb.buildpack.sbom import runtime_sbom, venv_sbom
 from pycnb.buildpack.settings import Settings
 from pycnb.cnb.context import (
     BUILD_ERROR,
@@ -39,8 +42,14 @@ from pycnb.cnb.context import (
     PlanEntry,
 )
 from pycnb.cnb.layer_env import Phase
+from pycnb.cnb.sbom import write_layer_sbom
+from pycnb.cnb.toml import read_toml
 
 __all__ = ["main"]
+
+# What a later buildpack may require: CPython on PATH (`cpython`, or `python`), and the app's
+# dependencies installed in the venv that VIRTUAL_ENV names (`venv`).
+PROVIDES = ("cpython", "python", "venv")
 
 _ISSUES_URL = "https://github.com/pycnb/pycnb/issues"
 
@@ -80,8 +89,9 @@ def detect(ctx: DetectContext, out: Output) -> int:
             "No Python project files found: looked for " + ", ".join(DETECTION_FILES[:13]) + "."
         )
         return DETECT_FAIL
-    # Providing and requiring `cpython` lets later buildpacks require it too.
-    ctx.write_plan(provides=["cpython"], requires=[PlanEntry("cpython", {})])
+    # A plan entry someone provides must be required by someone: requiring our own lets a later
+    # buildpack require them too, or not at all.
+    ctx.write_plan(provides=PROVIDES, requires=[PlanEntry(name, {}) for name in PROVIDES])
     out.detail(f"Python project detected ({', '.join(found)})")
     return DETECT_PASS
 
@@ -109,10 +119,13 @@ def build(ctx: BuildContext, out: Output) -> None:
     if distribution is None:  # choose_python only returns versions the manifest has
         raise AssertionError(f"{version} vanished from the manifest")
     runtime = install_python(ctx, out, distribution)
+    generator = _buildpack_version(ctx)
+    write_layer_sbom(ctx.layers_dir, PYTHON_LAYER, runtime_sbom(distribution, generator=generator))
     tool_env = runtime.env.apply(Phase.BUILD, ctx.env)
 
     out.header("Dependencies")
     venv = install_app_dependencies(ctx, out, dependencies, runtime=runtime, env=tool_env)
+    write_layer_sbom(ctx.layers_dir, VENV_LAYER, venv_sbom(venv.site_packages, generator=generator))
 
     # What the image runs: Django's static files (into the app), processes, web defaults.
     installed = read_installed(venv.site_packages)
@@ -143,6 +156,11 @@ def build(ctx: BuildContext, out: Output) -> None:
         f"Python {version}, dependencies from {package_manager.file_name} "
         f"({format_duration(time.monotonic() - started)})"
     )
+
+
+def _buildpack_version(ctx: BuildContext) -> str:
+    descriptor = read_toml(ctx.buildpack_dir / "buildpack.toml")
+    return str(descriptor.get("buildpack", {}).get("version", ""))
 
 
 def _load_manifest(settings: Settings, out: Output) -> Manifest:
