@@ -10,6 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
 
+from pycnb.buildpack.python.errors import (
+    BadLine,
+    ConstraintProblem,
+    InvalidProjectFile,
+    InvalidPythonVersion,
+    InvalidVersionConstraint,
+    LineProblem,
+    MultiplePythonVersions,
+    PythonVersionError,
+)
+from pycnb.buildpack.python.notices import ByteOrderMark, SourceIgnored
 from pycnb.buildpack.python.sources import (
     PoetryConstraintError,
     parse_poetry_constraint,
@@ -22,22 +33,12 @@ from pycnb.buildpack.python.sources import (
     remember_default,
 )
 from pycnb.buildpack.python.version import (
-    BadLine,
-    ByteOrderMark,
-    ConstraintProblem,
     ExactVersion,
-    InvalidProjectFile,
-    InvalidPythonVersion,
-    InvalidVersionConstraint,
     LatestPatch,
-    LineProblem,
     MinorVersion,
-    MultiplePythonVersions,
     PythonVersion,
-    PythonVersionError,
     RequestForm,
     RequestOrigin,
-    SourceIgnored,
     VersionConstraint,
     VersionRequest,
 )

@@ -11,21 +11,20 @@ from collections.abc import Sequence
 
 from pycnb.buildpack.messages.python import render_warning
 from pycnb.buildpack.output import Output
+from pycnb.buildpack.python.notices import Severity, severity
+from pycnb.buildpack.python.resolve import (
+    ChosenByDefault,
+    ChosenByProject,
+    ChosenByRequest,
+    Resolution,
+    resolve_python_version,
+)
 from pycnb.buildpack.python.sources import (
     read_previous_default,
     read_version_sources,
     remember_default,
 )
-from pycnb.buildpack.python.version import (
-    ChosenByDefault,
-    ChosenByProject,
-    ChosenByRequest,
-    PythonVersion,
-    Resolution,
-    Severity,
-    resolve_python_version,
-    severity,
-)
+from pycnb.buildpack.python.version import PythonVersion
 from pycnb.cnb.context import BuildContext
 
 __all__ = ["choose_python", "describe_choice"]
@@ -35,7 +34,7 @@ def choose_python(
     ctx: BuildContext, out: Output, setting: str | None, available: Sequence[PythonVersion]
 ) -> PythonVersion:
     """`setting`: BP_PYTHON_VERSION, or None. `available`: the manifest's versions for the
-    target. Raises the python_version errors; nothing is installed before this returns."""
+    target. Raises `python.errors`; nothing is installed before this returns."""
     resolution = resolve_python_version(
         read_version_sources(ctx.app_dir, setting),
         available,

@@ -24,26 +24,26 @@ from typing import Any
 
 from packaging.specifiers import SpecifierSet
 
-from pycnb.buildpack.python.version import (
+from pycnb.buildpack.python.errors import (
     BadLine,
-    ByteOrderMark,
     ConstraintProblem,
-    ExactVersion,
     InvalidProjectFile,
     InvalidPythonVersion,
     InvalidVersionConstraint,
-    LatestPatch,
     LineProblem,
-    MinorVersion,
     MultiplePythonVersions,
+)
+from pycnb.buildpack.python.notices import ByteOrderMark, PythonVersionNotice, SourceIgnored
+from pycnb.buildpack.python.resolve import VersionSources
+from pycnb.buildpack.python.version import (
+    ExactVersion,
+    LatestPatch,
+    MinorVersion,
     PythonVersion,
-    PythonVersionNotice,
     RequestForm,
     RequestOrigin,
-    SourceIgnored,
     VersionConstraint,
     VersionRequest,
-    VersionSources,
 )
 from pycnb.cnb.store import read_store_entry, write_store_entry
 
