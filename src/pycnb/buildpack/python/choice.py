@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from pycnb.buildpack.messages.python import render_warning
 from pycnb.buildpack.output import Output
+from pycnb.buildpack.python.default import read_previous_default, remember_default
 from pycnb.buildpack.python.notices import Severity, severity
 from pycnb.buildpack.python.resolve import (
     ChosenByDefault,
@@ -19,11 +20,7 @@ from pycnb.buildpack.python.resolve import (
     Resolution,
     resolve_python_version,
 )
-from pycnb.buildpack.python.sources import (
-    read_previous_default,
-    read_version_sources,
-    remember_default,
-)
+from pycnb.buildpack.python.sources import read_version_sources
 from pycnb.buildpack.python.version import PythonVersion
 from pycnb.cnb.context import BuildContext
 
