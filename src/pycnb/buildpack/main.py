@@ -23,6 +23,7 @@ from pycnb.buildpack.launch.procfile import read_procfile
 from pycnb.buildpack.launch.web_concurrency import add_web_defaults
 from pycnb.buildpack.messages import render
 from pycnb.buildpack.output import Message, Output, format_duration
+from pycnb.buildpack.project import read_pyproject
 from pycnb.buildpack.python.choice import choose_python
 from pycnb.buildpack.python.layer import install_python
 from pycnb.buildpack.python.manifest import Manifest, load_manifest
@@ -90,6 +91,7 @@ def build(ctx: BuildContext, out: Output) -> None:
     settings = Settings.load(ctx.platform_dir, ctx.env)
     check_environment({**ctx.env, **settings.platform_env})
     procfile = read_procfile(ctx.app_dir)  # before any install: a bad line fails at once
+    pyproject = read_pyproject(ctx.app_dir)  # once, for every step that needs it
 
     out.header("Package manager")
     dependencies = plan_dependencies(ctx.app_dir, settings, out)
@@ -97,15 +99,13 @@ def build(ctx: BuildContext, out: Output) -> None:
 
     out.header("Python")
     manifest = _load_manifest(settings, out)
-    version = choose_python(
+    distribution = choose_python(
         ctx,
         out,
         settings.get("BP_PYTHON_VERSION"),
-        [d.version for d in manifest.for_target(ctx.target.os, ctx.target.arch)],
+        pyproject,
+        manifest.for_target(ctx.target.os, ctx.target.arch),
     )
-    distribution = manifest.find(version, ctx.target.os, ctx.target.arch)
-    if distribution is None:  # choose_python only returns versions the manifest has
-        raise AssertionError(f"{version} vanished from the manifest")
     runtime = install_python(ctx, out, distribution)
     tool_env = runtime.env.apply(Phase.BUILD, ctx.env)
 
@@ -124,7 +124,7 @@ def build(ctx: BuildContext, out: Output) -> None:
 
     out.header("Done")
     out.info(
-        f"Python {version}, dependencies from {package_manager.file_name} "
+        f"Python {distribution.version}, dependencies from {package_manager.file_name} "
         f"({format_duration(time.monotonic() - started)})"
     )
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from packaging.specifiers import SpecifierSet
 
+from pycnb.buildpack.project import read_pyproject
 from pycnb.buildpack.python.errors import (
     ConstraintProblem,
     InvalidProjectFile,
@@ -14,6 +15,7 @@ from pycnb.buildpack.python.errors import (
     InvalidVersionConstraint,
 )
 from pycnb.buildpack.python.notices import ByteOrderMark, SourceIgnored
+from pycnb.buildpack.python.resolve import VersionSources
 from pycnb.buildpack.python.sources import (
     parse_project_constraints,
     read_version_sources,
@@ -131,6 +133,11 @@ def write(app: Path, files: dict[str, str | bytes]) -> Path:
 PYPROJECT = '[project]\nname = "app"\nrequires-python = ">=3.11"\n'
 
 
+def read(app: Path, setting: str | None) -> VersionSources:
+    # As the build does: pyproject.toml is read once, by the project reader.
+    return read_version_sources(app, setting, read_pyproject(app))
+
+
 @pytest.mark.parametrize(
     ("files", "setting", "origin", "text", "notices"),
     [
@@ -186,7 +193,7 @@ def test_read_version_sources(  # noqa: PLR0917 - one argument per table column
     text: str | None,
     notices: list[object],
 ) -> None:
-    sources = read_version_sources(write(tmp_path, files), setting)
+    sources = read(write(tmp_path, files), setting)
     if origin is None:
         assert sources.explicit is None
     else:
@@ -197,13 +204,13 @@ def test_read_version_sources(  # noqa: PLR0917 - one argument per table column
 
 def test_project_constraints_are_read_even_with_an_explicit_version(tmp_path: Path) -> None:
     app = write(tmp_path, {".python-version": "3.12", "pyproject.toml": PYPROJECT})
-    sources = read_version_sources(app, None)
+    sources = read(app, None)
     assert [r.text for r in sources.project] == [">=3.11"]
 
 
 def test_uv_lock_is_read(tmp_path: Path) -> None:
     app = write(tmp_path, {"uv.lock": 'version = 1\nrequires-python = ">=3.12"\n'})
-    [request] = read_version_sources(app, None).project
+    [request] = read(app, None).project
     assert request == VersionRequest(
         RequestOrigin.UV_LOCK, ">=3.12", specifiers(">=3.12"), RequestForm.SPECIFIER
     )
@@ -211,22 +218,19 @@ def test_uv_lock_is_read(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
-    [
-        ("pyproject.toml", "[project\n", "line 1"),
-        ("uv.lock", "requires-python = \n", "line 1"),
-        ("pyproject.toml", b"x = '\xff'\n", "UTF-8"),
-    ],
+    # A broken pyproject.toml is the project reader's: test_pyproject_and_groups.py.
+    [("uv.lock", "requires-python = \n", "line 1")],
 )
 def test_unreadable_project_files(
     tmp_path: Path, name: str, content: str | bytes, reason: str
 ) -> None:
     with pytest.raises(InvalidProjectFile) as error:
-        read_version_sources(write(tmp_path, {name: content}), None)
+        read(write(tmp_path, {name: content}), None)
     assert error.value.file == name
     assert reason in error.value.reason
 
 
 def test_runtime_txt_errors_name_runtime_txt(tmp_path: Path) -> None:
     with pytest.raises(InvalidPythonVersion) as error:
-        read_version_sources(write(tmp_path, {"runtime.txt": "python-3.12-slim"}), None)
+        read(write(tmp_path, {"runtime.txt": "python-3.12-slim"}), None)
     assert error.value.origin is RequestOrigin.RUNTIME_TXT

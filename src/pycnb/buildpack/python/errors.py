@@ -79,7 +79,8 @@ class MultiplePythonVersions(PythonVersionError):
 
 @dataclass
 class InvalidProjectFile(PythonVersionError):
-    file: str  # pyproject.toml, uv.lock, or a version file that could not be read at all
+    # pyproject.toml is read once by the project reader, which raises InvalidPyproject.
+    file: str  # uv.lock, or a version file that could not be read at all
     reason: str  # the TOML parser's message (with line and column), or the OS error
 
     def __str__(self) -> str:

@@ -1,10 +1,11 @@
 """Where an app states its Python version, read in order into `VersionSources`.
 
-`read_version_sources` does the I/O and applies the order of the sources; the version files are
-parsed by `version_file.py`, and the project's constraints (`requires-python`, Poetry's `python`,
-uv.lock) here. Reading stops at the first explicit source, so a broken runtime.txt next to a
-valid .python-version never fails a build; the project's constraints are always read, since an
-explicit version must agree with them.
+`read_version_sources` applies the order of the sources; the version files are parsed by
+`version_file.py`, the project's constraints (`requires-python`, Poetry's `python`, uv.lock)
+here. pyproject.toml comes in parsed, since the build reads it once for every step; the version
+files and uv.lock are read here. Reading stops at the first explicit source, so a broken
+runtime.txt next to a valid .python-version never fails a build; the project's constraints are
+always read, since an explicit version must agree with them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from packaging.specifiers import SpecifierSet
 
+from pycnb.buildpack.project import Pyproject
 from pycnb.buildpack.python.errors import (
     ConstraintProblem,
     InvalidProjectFile,
@@ -110,8 +112,11 @@ def _table(document: Mapping[str, Any], *keys: str) -> Mapping[str, Any] | None:
 _EXPLICIT_FILES = (RequestOrigin.PYTHON_VERSION_FILE, RequestOrigin.RUNTIME_TXT)
 
 
-def read_version_sources(app_dir: Path, setting: str | None) -> VersionSources:
-    """Read every source in order. `setting`: BP_PYTHON_VERSION (trimmed), or None if unset."""
+def read_version_sources(
+    app_dir: Path, setting: str | None, pyproject: Pyproject | None
+) -> VersionSources:
+    """Read every source in order. `setting`: BP_PYTHON_VERSION (trimmed), or None if unset.
+    `pyproject`: the app's pyproject.toml as the build read it, or None if it has none."""
     notices: list[PythonVersionNotice] = []
     explicit: VersionRequest | None = None
     if setting is not None:
@@ -128,7 +133,7 @@ def read_version_sources(app_dir: Path, setting: str | None) -> VersionSources:
             notices.append(ByteOrderMark(origin))
         explicit = parsed.request
     project = parse_project_constraints(
-        _read_toml(app_dir / "pyproject.toml"), _read_toml(app_dir / "uv.lock")
+        None if pyproject is None else pyproject.data, _read_uv_lock(app_dir)
     )
     return VersionSources(explicit, project, tuple(notices))
 
@@ -140,7 +145,9 @@ def _read_bytes(path: Path, origin: RequestOrigin) -> bytes:
         raise InvalidProjectFile(origin.file, error.strerror or str(error)) from None
 
 
-def _read_toml(path: Path) -> dict[str, Any] | None:
+def _read_uv_lock(app_dir: Path) -> dict[str, Any] | None:
+    # Nothing else in pycnb parses uv.lock (uv does, when it installs), so it is read here.
+    path = app_dir / "uv.lock"
     try:
         data = path.read_bytes()
     except FileNotFoundError:
