@@ -1,8 +1,8 @@
-"""The build's Python step before installing: read the app's sources, resolve, report, remember.
+"""The build's choice of Python: read the app's sources, resolve, report, remember.
 
-One line says the version, where it came from and the form it was requested in; notes follow
-indented under it, warnings as [WARNING] blocks. Only a default is remembered (store.toml), so
-that the next build keeps its X.Y.
+It returns the manifest's distribution to install. One line says the version, where it came from
+and the form it was requested in; notes follow indented under it, warnings as [WARNING] blocks.
+Only a default is remembered (`default.py`), so that the next build keeps its X.Y.
 """
 
 from __future__ import annotations
