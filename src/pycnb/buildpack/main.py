@@ -101,7 +101,7 @@ def build(ctx: BuildContext, out: Output) -> None:
     settings = Settings.load(ctx.platform_dir, ctx.env)
     check_environment({**ctx.env, **settings.platform_env})
     procfile = read_procfile(ctx.app_dir)  # before any install: a bad line fails at once
-    pyproject = read_pyproject(ctx.app_dir)  # read once, for every step
+    pyproject = read_pyproject(ctx.app_dir)  # once, for every step that needs it
 
     out.header("Package manager")
     dependencies = plan_dependencies(ctx.app_dir, pyproject, settings, out)
@@ -109,15 +109,13 @@ def build(ctx: BuildContext, out: Output) -> None:
 
     out.header("Python")
     manifest = _load_manifest(settings, out)
-    version = choose_python(
+    distribution = choose_python(
         ctx,
         out,
         settings.get("BP_PYTHON_VERSION"),
-        [d.version for d in manifest.for_target(ctx.target.os, ctx.target.arch)],
+        pyproject,
+        manifest.for_target(ctx.target.os, ctx.target.arch),
     )
-    distribution = manifest.find(version, ctx.target.os, ctx.target.arch)
-    if distribution is None:  # choose_python only returns versions the manifest has
-        raise AssertionError(f"{version} vanished from the manifest")
     runtime = install_python(ctx, out, distribution)
     generator = _buildpack_version(ctx)
     write_layer_sbom(ctx.layers_dir, PYTHON_LAYER, runtime_sbom(distribution, generator=generator))
@@ -153,7 +151,7 @@ def build(ctx: BuildContext, out: Output) -> None:
 
     out.header("Done")
     out.info(
-        f"Python {version}, dependencies from {package_manager.file_name} "
+        f"Python {distribution.version}, dependencies from {package_manager.file_name} "
         f"({format_duration(time.monotonic() - started)})"
     )
 

@@ -7,39 +7,45 @@ from datetime import date
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from pycnb.buildpack.python.policy import POLICY, REVIEWED, MinorRelease, PythonPolicy, Support
-from pycnb.buildpack.python.version import (
-    ByteOrderMark,
-    ChosenByDefault,
-    ChosenByProject,
-    ChosenByRequest,
+from pycnb.buildpack.python.errors import (
     ConflictingPythonVersions,
-    DefaultDropReason,
-    EndOfLifePython,
-    ExactVersion,
-    LatestPatch,
-    MinorVersion,
     NoMatchingPythonVersion,
-    OlderPatchPinned,
-    PreviousDefaultDropped,
-    PythonVersion,
     PythonVersionEndOfLife,
     PythonVersionNotAvailable,
-    PythonVersionNotice,
     PythonVersionNotReleased,
-    RequestForm,
-    RequestOrigin,
+)
+from pycnb.buildpack.python.notices import (
+    ByteOrderMark,
+    DefaultDropReason,
+    EndOfLifePython,
+    OlderPatchPinned,
+    PreviousDefaultDropped,
+    PythonVersionNotice,
     RuntimeTxtDeprecated,
     Severity,
     SourceIgnored,
     UnportableVersionForm,
-    VersionConstraint,
     VersionFileRecommended,
-    VersionRequest,
+    severity,
+)
+from pycnb.buildpack.python.policy import POLICY, REVIEWED, MinorRelease, PythonPolicy, Support
+from pycnb.buildpack.python.resolve import (
+    ChosenByDefault,
+    ChosenByProject,
+    ChosenByRequest,
     VersionSources,
     nearest_versions,
     resolve_python_version,
-    severity,
+)
+from pycnb.buildpack.python.version import (
+    ExactVersion,
+    LatestPatch,
+    MinorVersion,
+    PythonVersion,
+    RequestForm,
+    RequestOrigin,
+    VersionConstraint,
+    VersionRequest,
 )
 
 FILE = RequestOrigin.PYTHON_VERSION_FILE

@@ -11,43 +11,49 @@ from packaging.specifiers import SpecifierSet
 from pycnb.buildpack.errors import BuildpackError
 from pycnb.buildpack.messages import render
 from pycnb.buildpack.messages.python import render_warning
-from pycnb.buildpack.python import version as python_version
+from pycnb.buildpack.python import errors as version_errors
 from pycnb.buildpack.python.choice import describe_choice
-from pycnb.buildpack.python.version import (
+from pycnb.buildpack.python.errors import (
     BadLine,
-    ByteOrderMark,
-    ChosenByDefault,
-    ChosenByProject,
-    ChosenByRequest,
     ConflictingPythonVersions,
     ConstraintProblem,
-    DefaultDropReason,
-    EndOfLifePython,
-    ExactVersion,
     InvalidProjectFile,
     InvalidPythonVersion,
     InvalidVersionConstraint,
-    LatestPatch,
     LineProblem,
-    MinorVersion,
     MultiplePythonVersions,
     NoMatchingPythonVersion,
-    OlderPatchPinned,
-    PreviousDefaultDropped,
-    PythonVersion,
     PythonVersionEndOfLife,
     PythonVersionError,
     PythonVersionNotAvailable,
-    PythonVersionNotice,
     PythonVersionNotReleased,
-    RequestForm,
-    RequestOrigin,
-    Resolution,
+)
+from pycnb.buildpack.python.notices import (
+    ByteOrderMark,
+    DefaultDropReason,
+    EndOfLifePython,
+    OlderPatchPinned,
+    PreviousDefaultDropped,
+    PythonVersionNotice,
     RuntimeTxtDeprecated,
     SourceIgnored,
     UnportableVersionForm,
-    VersionConstraint,
     VersionFileRecommended,
+)
+from pycnb.buildpack.python.resolve import (
+    ChosenByDefault,
+    ChosenByProject,
+    ChosenByRequest,
+    Resolution,
+)
+from pycnb.buildpack.python.version import (
+    ExactVersion,
+    LatestPatch,
+    MinorVersion,
+    PythonVersion,
+    RequestForm,
+    RequestOrigin,
+    VersionConstraint,
     VersionRequest,
 )
 
@@ -217,7 +223,7 @@ def test_render_names_the_facts(error: BuildpackError, facts: list[str]) -> None
 def test_every_python_version_error_has_an_example_and_is_a_buildpack_error() -> None:
     ours = {
         cls
-        for cls in vars(python_version).values()
+        for cls in vars(version_errors).values()
         if isinstance(cls, type)
         and issubclass(cls, PythonVersionError)
         and cls is not PythonVersionError

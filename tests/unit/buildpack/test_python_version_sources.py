@@ -1,318 +1,37 @@
-"""Reading and parsing every place an app states its Python version."""
+"""Reading every place an app states its Python version, and the project's constraints."""
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
 
-from pycnb.buildpack.python.sources import (
-    PoetryConstraintError,
-    parse_poetry_constraint,
-    parse_project_constraints,
-    parse_python_version_file,
-    parse_python_version_setting,
-    poetry_to_pep440,
-    read_previous_default,
-    read_version_sources,
-    remember_default,
-)
-from pycnb.buildpack.python.version import (
-    BadLine,
-    ByteOrderMark,
+from pycnb.buildpack.project import read_pyproject
+from pycnb.buildpack.python.errors import (
     ConstraintProblem,
-    ExactVersion,
     InvalidProjectFile,
     InvalidPythonVersion,
     InvalidVersionConstraint,
-    LatestPatch,
-    LineProblem,
-    MinorVersion,
-    MultiplePythonVersions,
-    PythonVersion,
-    PythonVersionError,
+)
+from pycnb.buildpack.python.notices import ByteOrderMark, SourceIgnored
+from pycnb.buildpack.python.resolve import VersionSources
+from pycnb.buildpack.python.sources import (
+    parse_project_constraints,
+    read_version_sources,
+)
+from pycnb.buildpack.python.version import (
     RequestForm,
     RequestOrigin,
-    SourceIgnored,
     VersionConstraint,
     VersionRequest,
 )
 
 FILE = RequestOrigin.PYTHON_VERSION_FILE
-Spec = ExactVersion | LatestPatch | VersionConstraint
-
-
-def minor(major: int, minor_: int) -> LatestPatch:
-    return LatestPatch(MinorVersion(major, minor_))
-
-
-def exact(text: str) -> ExactVersion:
-    return ExactVersion(PythonVersion.parse(text))
 
 
 def specifiers(*alternatives: str) -> VersionConstraint:
     return VersionConstraint(tuple(SpecifierSet(a) for a in alternatives))
-
-
-# --- .python-version -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("data", "spec", "form", "text"),
-    [
-        (b"3.12\n", minor(3, 12), RequestForm.VERSION, "3.12"),
-        (b"3.12.7", exact("3.12.7"), RequestForm.VERSION, "3.12.7"),
-        (b"  # pinned for prod\n\n\t3.12.7 \r\n", exact("3.12.7"), RequestForm.VERSION, "3.12.7"),
-        (b"# a\n3.11\n# b\n", minor(3, 11), RequestForm.VERSION, "3.11"),
-        (b"3.12\r\n\r\n", minor(3, 12), RequestForm.VERSION, "3.12"),
-        (b"# caf\xc3\xa9 \xe2\x80\x8b\n3.13\n", minor(3, 13), RequestForm.VERSION, "3.13"),
-        (b">=3.10\n", specifiers(">=3.10"), RequestForm.SPECIFIER, ">=3.10"),
-        (b">= 3.11, <3.13", specifiers(">=3.11,<3.13"), RequestForm.SPECIFIER, ">= 3.11, <3.13"),
-        (b"~=3.12", specifiers("~=3.12"), RequestForm.SPECIFIER, "~=3.12"),
-        (b"==3.12.*", specifiers("==3.12.*"), RequestForm.SPECIFIER, "==3.12.*"),
-        (b"python-3.12\n", minor(3, 12), RequestForm.RUNTIME_TXT, "python-3.12"),
-        (b"python-3.12.1", exact("3.12.1"), RequestForm.RUNTIME_TXT, "python-3.12.1"),
-        (b"2.7", minor(2, 7), RequestForm.VERSION, "2.7"),  # understood; policy refuses it
-    ],
-    ids=[
-        "minor",
-        "exact-no-newline",
-        "comment-blank-tab-crlf",
-        "comments-around",
-        "crlf-blank",
-        "non-ascii-comment",
-        "specifier",
-        "specifier-set-spaces",
-        "compatible-release",
-        "wildcard",
-        "runtime-form",
-        "runtime-form-exact",
-        "old",
-    ],
-)
-def test_parse_ok(data: bytes, spec: Spec, form: RequestForm, text: str) -> None:
-    parsed = parse_python_version_file(data)
-    assert (parsed.request.spec, parsed.request.form, parsed.request.text) == (spec, form, text)
-    assert parsed.request.origin is FILE
-    assert not parsed.had_bom
-
-
-def test_parse_keeps_the_line_number() -> None:
-    assert parse_python_version_file(b"# pin\n\n3.12\n").request.line_number == 3
-
-
-def test_bom_is_tolerated_and_reported() -> None:
-    parsed = parse_python_version_file(b"\xef\xbb\xbf3.12\n")
-    assert parsed.request.spec == minor(3, 12)
-    assert parsed.had_bom
-
-
-@pytest.mark.parametrize(
-    ("data", "problem", "line"),
-    [
-        (b"", LineProblem.NO_VERSION, None),
-        (b"# only a comment\n\n", LineProblem.NO_VERSION, None),
-        (b"3\n", LineProblem.NOT_A_VERSION, "3"),
-        (b"3.12.1.4\n", LineProblem.NOT_A_VERSION, "3.12.1.4"),
-        (b"3.012\n", LineProblem.NOT_A_VERSION, "3.012"),
-        (b"v3.12\n", LineProblem.NOT_A_VERSION, "v3.12"),
-        (b"latest\n", LineProblem.NOT_A_VERSION, "latest"),
-        (b"cpython-3.12\n", LineProblem.NOT_A_VERSION, "cpython-3.12"),
-        (b"3.12rc1\n", LineProblem.PRERELEASE, "3.12rc1"),
-        (b"3.14.0b2\n", LineProblem.PRERELEASE, "3.14.0b2"),
-        (b"3.15-dev\n", LineProblem.PRERELEASE, "3.15-dev"),
-        (b"pypy3.10\n", LineProblem.NOT_CPYTHON, "pypy3.10"),
-        (b"pypy3.10-7.3.17\n", LineProblem.NOT_CPYTHON, "pypy3.10-7.3.17"),
-        (b"graalpy-24.1\n", LineProblem.NOT_CPYTHON, "graalpy-24.1"),
-        (b"anaconda3-2024.02\n", LineProblem.NOT_CPYTHON, "anaconda3-2024.02"),
-        (b"system\n", LineProblem.SYSTEM, "system"),
-        (b"3.13t\n", LineProblem.FREE_THREADED, "3.13t"),
-        (b"3.13.1t\n", LineProblem.FREE_THREADED, "3.13.1t"),
-        (b">=3.10.*\n", LineProblem.INVALID_SPECIFIER, ">=3.10.*"),
-        (b"~=3\n", LineProblem.INVALID_SPECIFIER, "~=3"),
-        (b"=>3.10\n", LineProblem.INVALID_SPECIFIER, "=>3.10"),
-        (b"3.12 # prod\n", LineProblem.COMMENT_AFTER_VERSION, "3.12 # prod"),
-        (b"3.12\x00\n", LineProblem.INVISIBLE_CHARACTER, "3.12\x00"),
-        (b"3.12\r3.13\n", LineProblem.INVISIBLE_CHARACTER, "3.12\r3.13"),
-        (b"\xe2\x80\x8b3.12\n", LineProblem.INVISIBLE_CHARACTER, "\u200b3.12"),
-        (b"3.12\xc2\xa0\n", LineProblem.INVISIBLE_CHARACTER, "3.12\xa0"),
-        (b"\xef\xbc\x93.12\n", LineProblem.INVISIBLE_CHARACTER, "\uff13.12"),  # fullwidth 3
-        (b"3.1\xd9\xa3\n", LineProblem.INVISIBLE_CHARACTER, "3.1\u0663"),  # Arabic-Indic 3
-        (b"3.12\x0c\n", LineProblem.INVISIBLE_CHARACTER, "3.12\x0c"),
-        (b"3.12\xef\xbb\xbf\n", LineProblem.INVISIBLE_CHARACTER, "3.12\ufeff"),  # BOM, not first
-        (b"3.12\xff\n", LineProblem.INVALID_UTF8, "3.12\udcff"),
-        (b"# \xff\n3.12\n", LineProblem.INVALID_UTF8, "# \udcff"),
-        (b"3." + b"9" * 5000, LineProblem.NOT_A_VERSION, "3." + "9" * 5000),
-        (b">=3." + b"9" * 5000, LineProblem.NOT_A_VERSION, ">=3." + "9" * 5000),
-    ],
-    ids=lambda v: v.name.lower() if isinstance(v, LineProblem) else None,
-)
-def test_parse_rejects(data: bytes, problem: LineProblem, line: str | None) -> None:
-    with pytest.raises(InvalidPythonVersion) as error:
-        parse_python_version_file(data)
-    assert error.value.origin is FILE
-    [bad] = error.value.problems
-    assert (bad.problem, bad.text) == (problem, line)
-
-
-def test_every_bad_line_is_reported() -> None:
-    with pytest.raises(InvalidPythonVersion) as error:
-        parse_python_version_file(b"# header\npypy3.10\n3.12\nsystem\n")
-    assert error.value.problems == [
-        BadLine(2, "pypy3.10", LineProblem.NOT_CPYTHON),
-        BadLine(4, "system", LineProblem.SYSTEM),
-    ]
-
-
-@pytest.mark.parametrize(
-    ("data", "versions"),
-    [
-        (b"# ok\n3.12\n3.13\n", [(2, "3.12"), (3, "3.13")]),
-        (b"3.12.1\n3.11\n3.10.4\n", [(1, "3.12.1"), (2, "3.11"), (3, "3.10.4")]),
-        (b"3.12 3.11\n", [(1, "3.12"), (1, "3.11")]),
-        (b"3.12\n>=3.11\n", [(1, "3.12"), (2, ">=3.11")]),
-    ],
-    ids=["two-lines", "three-lines", "one-line", "mixed-forms"],
-)
-def test_several_versions_are_all_listed(data: bytes, versions: list[tuple[int, str]]) -> None:
-    with pytest.raises(MultiplePythonVersions) as error:
-        parse_python_version_file(data)
-    assert error.value.versions == versions
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=200))
-def test_parser_raises_only_our_errors_on_arbitrary_bytes(data: bytes) -> None:
-    try:
-        parsed = parse_python_version_file(data)
-    except PythonVersionError:
-        return
-    assert parsed.request.text.isascii()
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.lists(
-        st.one_of(
-            st.sampled_from(["3.12", "3.12.7", ">=3.11", "python-3.12", "# c", "", "  ", "\r"]),
-            st.text(max_size=20),
-        ),
-        max_size=6,
-    )
-)
-def test_parser_raises_only_our_errors_on_version_like_lines(lines: list[str]) -> None:
-    data = "\n".join(lines).encode("utf-8", errors="surrogatepass")
-    with contextlib.suppress(PythonVersionError):
-        parse_python_version_file(data)
-
-
-# --- BP_PYTHON_VERSION ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "spec"),
-    [
-        ("3.13", minor(3, 13)),
-        ("3.12.1", exact("3.12.1")),
-        (">=3.12,<3.14", specifiers(">=3.12,<3.14")),
-        ("python-3.12", minor(3, 12)),
-    ],
-)
-def test_setting_ok(value: str, spec: Spec) -> None:
-    request = parse_python_version_setting(value)
-    assert (request.spec, request.origin, request.line_number) == (
-        spec,
-        RequestOrigin.BP_PYTHON_VERSION,
-        None,
-    )
-
-
-@pytest.mark.parametrize(
-    ("value", "problem"),
-    [
-        ("3.12 3.13", LineProblem.NOT_A_VERSION),
-        ("pypy3.10", LineProblem.NOT_CPYTHON),
-        ("3.12\n3.13", LineProblem.INVISIBLE_CHARACTER),
-        ("3.12\udcff", LineProblem.INVALID_UTF8),
-        ("three", LineProblem.NOT_A_VERSION),
-    ],
-)
-def test_setting_rejects(value: str, problem: LineProblem) -> None:
-    with pytest.raises(InvalidPythonVersion) as error:
-        parse_python_version_setting(value)
-    assert error.value.problems == [BadLine(None, value, problem)]
-    assert error.value.origin is RequestOrigin.BP_PYTHON_VERSION
-
-
-# --- Poetry --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("poetry", "pep440"),
-    [
-        ("^3.11", (">=3.11,<4",)),
-        ("^3.11.4", (">=3.11.4,<4",)),
-        ("^3", (">=3,<4",)),
-        ("^0.2.3", (">=0.2.3,<0.3",)),
-        ("^0.0.3", (">=0.0.3,<0.0.4",)),
-        ("^0.0", (">=0.0,<0.1",)),
-        ("^0", (">=0,<1",)),
-        ("~3.11", (">=3.11,<3.12",)),
-        ("~3.11.2", (">=3.11.2,<3.12",)),
-        ("~3", (">=3,<4",)),
-        ("~ 3.11", (">=3.11,<3.12",)),
-        ("~=3.11", ("~=3.11",)),
-        ("*", ("",)),
-        ("3.*", ("==3.*",)),
-        ("3.11.*", ("==3.11.*",)),
-        ("3.11.x", ("==3.11.*",)),
-        ("!=3.11.*", ("!=3.11.*",)),
-        ("3.11", ("==3.11.*",)),
-        ("==3.11", ("==3.11.*",)),
-        ("3.11.4", ("==3.11.4",)),
-        (">=3.9,<3.13", (">=3.9,<3.13",)),
-        (">=3.9 <3.13", (">=3.9,<3.13",)),
-        (">= 3.9, < 3.13", (">=3.9,<3.13",)),
-        (">=3.9,<3.13,", (">=3.9,<3.13",)),
-        ("^3.9 || ^4.0", (">=3.9,<4", ">=4.0,<5")),
-        ("~3.10|^3.12", (">=3.10,<3.11", ">=3.12,<4")),
-        ("<3.13,!=3.11.2", ("<3.13,!=3.11.2",)),
-        ("v3.11", ("==3.11.*",)),
-    ],
-)
-def test_poetry_to_pep440(poetry: str, pep440: tuple[str, ...]) -> None:
-    assert poetry_to_pep440(poetry) == pep440
-    for alternative in pep440:
-        SpecifierSet(alternative)  # every translation is valid PEP 440
-
-
-@pytest.mark.parametrize("poetry", ["^", "^3.x", "~>3.1", "latest", "3.11 ||", ">>3", "<>3.1"])
-def test_poetry_rejects(poetry: str) -> None:
-    with pytest.raises(PoetryConstraintError):
-        poetry_to_pep440(poetry)
-
-
-@pytest.mark.parametrize(
-    ("poetry", "allowed", "refused"),
-    [
-        ("^3.11", ["3.11.0", "3.13.5", "3.14.7"], ["3.10.19", "4.0.0"]),
-        ("~3.11", ["3.11.0", "3.11.9"], ["3.12.0", "3.10.4"]),
-        ("3.11", ["3.11.0", "3.11.14"], ["3.12.0"]),
-        ("^3.9 || ^4.0", ["3.9.1", "4.1.0"], ["3.8.9", "5.0.0"]),
-        ("*", ["3.10.0", "3.14.0"], []),
-    ],
-)
-def test_poetry_semantics(poetry: str, allowed: list[str], refused: list[str]) -> None:
-    request = parse_poetry_constraint(poetry)
-    assert request is not None
-    for version in allowed:
-        assert request.allows(PythonVersion.parse(version)), version
-    for version in refused:
-        assert not request.allows(PythonVersion.parse(version)), version
 
 
 # --- pyproject.toml and uv.lock ------------------------------------------------------------
@@ -414,6 +133,11 @@ def write(app: Path, files: dict[str, str | bytes]) -> Path:
 PYPROJECT = '[project]\nname = "app"\nrequires-python = ">=3.11"\n'
 
 
+def read(app: Path, setting: str | None) -> VersionSources:
+    # As the build does: pyproject.toml is read once, by the project reader.
+    return read_version_sources(app, setting, read_pyproject(app))
+
+
 @pytest.mark.parametrize(
     ("files", "setting", "origin", "text", "notices"),
     [
@@ -469,7 +193,7 @@ def test_read_version_sources(  # noqa: PLR0917 - one argument per table column
     text: str | None,
     notices: list[object],
 ) -> None:
-    sources = read_version_sources(write(tmp_path, files), setting)
+    sources = read(write(tmp_path, files), setting)
     if origin is None:
         assert sources.explicit is None
     else:
@@ -480,13 +204,13 @@ def test_read_version_sources(  # noqa: PLR0917 - one argument per table column
 
 def test_project_constraints_are_read_even_with_an_explicit_version(tmp_path: Path) -> None:
     app = write(tmp_path, {".python-version": "3.12", "pyproject.toml": PYPROJECT})
-    sources = read_version_sources(app, None)
+    sources = read(app, None)
     assert [r.text for r in sources.project] == [">=3.11"]
 
 
 def test_uv_lock_is_read(tmp_path: Path) -> None:
     app = write(tmp_path, {"uv.lock": 'version = 1\nrequires-python = ">=3.12"\n'})
-    [request] = read_version_sources(app, None).project
+    [request] = read(app, None).project
     assert request == VersionRequest(
         RequestOrigin.UV_LOCK, ">=3.12", specifiers(">=3.12"), RequestForm.SPECIFIER
     )
@@ -494,52 +218,19 @@ def test_uv_lock_is_read(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
-    [
-        ("pyproject.toml", "[project\n", "line 1"),
-        ("uv.lock", "requires-python = \n", "line 1"),
-        ("pyproject.toml", b"x = '\xff'\n", "UTF-8"),
-    ],
+    # A broken pyproject.toml is the project reader's: test_pyproject_and_groups.py.
+    [("uv.lock", "requires-python = \n", "line 1")],
 )
 def test_unreadable_project_files(
     tmp_path: Path, name: str, content: str | bytes, reason: str
 ) -> None:
     with pytest.raises(InvalidProjectFile) as error:
-        read_version_sources(write(tmp_path, {name: content}), None)
+        read(write(tmp_path, {name: content}), None)
     assert error.value.file == name
     assert reason in error.value.reason
 
 
 def test_runtime_txt_errors_name_runtime_txt(tmp_path: Path) -> None:
     with pytest.raises(InvalidPythonVersion) as error:
-        read_version_sources(write(tmp_path, {"runtime.txt": "python-3.12-slim"}), None)
+        read(write(tmp_path, {"runtime.txt": "python-3.12-slim"}), None)
     assert error.value.origin is RequestOrigin.RUNTIME_TXT
-
-
-# --- The sticky default --------------------------------------------------------------------
-
-
-def test_default_is_remembered_and_forgotten(tmp_path: Path) -> None:
-    assert read_previous_default(tmp_path) is None
-    remember_default(tmp_path, None)
-    assert not (tmp_path / "store.toml").exists(), "nothing to remember, nothing written"
-    remember_default(tmp_path, MinorVersion(3, 12))
-    assert read_previous_default(tmp_path) == MinorVersion(3, 12)
-    assert 'default_version = "3.12"' in (tmp_path / "store.toml").read_text()
-    remember_default(tmp_path, None)
-    assert read_previous_default(tmp_path) is None
-
-
-@pytest.mark.parametrize(
-    "store",
-    [
-        '[metadata.python]\ndefault_version = "3.12.1"\n',
-        '[metadata.python]\ndefault_version = "latest"\n',
-        "[metadata.python]\ndefault_version = 3.12\n",
-        '[metadata.python]\ndefault_version = "3.12"\nother = 1\n',
-        "[metadata]\npython = 1\n",
-        "not toml [",
-    ],
-)
-def test_unexpected_store_entries_mean_no_default(tmp_path: Path, store: str) -> None:
-    (tmp_path / "store.toml").write_text(store)
-    assert read_previous_default(tmp_path) is None

@@ -10,35 +10,39 @@ from pycnb.buildpack.messages.text import unusual_characters, visible
 from pycnb.buildpack.output import Message
 from pycnb.buildpack.python.archive import InvalidArchive, UnsafeArchiveMember
 from pycnb.buildpack.python.download import ChecksumMismatch, DownloadFailed
-from pycnb.buildpack.python.manifest import InvalidManifest, InvalidMirror, ManifestUnavailable
-from pycnb.buildpack.python.policy import POLICY
-from pycnb.buildpack.python.version import (
+from pycnb.buildpack.python.errors import (
     BadLine,
-    ByteOrderMark,
     ConflictingPythonVersions,
     ConstraintProblem,
-    DefaultDropReason,
-    EndOfLifePython,
-    ExactVersion,
     InvalidProjectFile,
     InvalidPythonVersion,
     InvalidVersionConstraint,
     LineProblem,
     MultiplePythonVersions,
     NoMatchingPythonVersion,
-    OlderPatchPinned,
-    PreviousDefaultDropped,
-    PythonVersion,
     PythonVersionEndOfLife,
     PythonVersionNotAvailable,
-    PythonVersionNotice,
     PythonVersionNotReleased,
-    RequestForm,
-    RequestOrigin,
+)
+from pycnb.buildpack.python.manifest import InvalidManifest, InvalidMirror, ManifestUnavailable
+from pycnb.buildpack.python.notices import (
+    ByteOrderMark,
+    DefaultDropReason,
+    EndOfLifePython,
+    OlderPatchPinned,
+    PreviousDefaultDropped,
+    PythonVersionNotice,
     RuntimeTxtDeprecated,
     SourceIgnored,
     UnportableVersionForm,
     VersionFileRecommended,
+)
+from pycnb.buildpack.python.policy import POLICY
+from pycnb.buildpack.python.version import (
+    ExactVersion,
+    PythonVersion,
+    RequestForm,
+    RequestOrigin,
     VersionRequest,
 )
 
@@ -91,7 +95,7 @@ _LINE_PROBLEMS = {
 
 
 def render_warning(notice: PythonVersionNotice) -> Message:  # noqa: PLR0911
-    """The prose of a notice. Notes (see `python_version.severity`) use only the title."""
+    """The prose of a notice. Notes (see `python.notices.severity`) use only the title."""
     match notice:
         case ByteOrderMark(origin=origin):
             return Message(

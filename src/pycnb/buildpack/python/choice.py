@@ -1,8 +1,8 @@
-"""The build's Python step before installing: read the app's sources, resolve, report, remember.
+"""The build's choice of Python: read the app's sources, resolve, report, remember.
 
-One line says the version, where it came from and the form it was requested in; notes follow
-indented under it, warnings as [WARNING] blocks. Only a default is remembered (store.toml), so
-that the next build keeps its X.Y.
+It returns the manifest's distribution to install. One line says the version, where it came from
+and the form it was requested in; notes follow indented under it, warnings as [WARNING] blocks.
+Only a default is remembered (`default.py`), so that the next build keeps its X.Y.
 """
 
 from __future__ import annotations
@@ -11,34 +11,38 @@ from collections.abc import Sequence
 
 from pycnb.buildpack.messages.python import render_warning
 from pycnb.buildpack.output import Output
-from pycnb.buildpack.python.sources import (
-    read_previous_default,
-    read_version_sources,
-    remember_default,
-)
-from pycnb.buildpack.python.version import (
+from pycnb.buildpack.project import Pyproject
+from pycnb.buildpack.python.default import read_previous_default, remember_default
+from pycnb.buildpack.python.manifest import Distribution
+from pycnb.buildpack.python.notices import Severity, severity
+from pycnb.buildpack.python.resolve import (
     ChosenByDefault,
     ChosenByProject,
     ChosenByRequest,
-    PythonVersion,
     Resolution,
-    Severity,
     resolve_python_version,
-    severity,
 )
+from pycnb.buildpack.python.sources import read_version_sources
 from pycnb.cnb.context import BuildContext
 
 __all__ = ["choose_python", "describe_choice"]
 
 
 def choose_python(
-    ctx: BuildContext, out: Output, setting: str | None, available: Sequence[PythonVersion]
-) -> PythonVersion:
-    """`setting`: BP_PYTHON_VERSION, or None. `available`: the manifest's versions for the
-    target. Raises the python_version errors; nothing is installed before this returns."""
+    ctx: BuildContext,
+    out: Output,
+    setting: str | None,
+    pyproject: Pyproject | None,
+    distributions: Sequence[Distribution],
+) -> Distribution:
+    """The distribution to install, among the manifest's `distributions` for the target.
+    `setting`: BP_PYTHON_VERSION, or None; `pyproject`: as the build read it. Raises
+    `python.errors`; nothing is installed before this returns."""
+    # The manifest has one distribution per version and target, so a version names one.
+    offered = {distribution.version: distribution for distribution in distributions}
     resolution = resolve_python_version(
-        read_version_sources(ctx.app_dir, setting),
-        available,
+        read_version_sources(ctx.app_dir, setting, pyproject),
+        list(offered),
         previous_default=read_previous_default(ctx.layers_dir),
     )
     out.info(describe_choice(resolution))
@@ -49,7 +53,7 @@ def choose_python(
         else:
             out.detail(message.title)
     remember_default(ctx.layers_dir, resolution.default_series)
-    return resolution.version
+    return offered[resolution.version]  # the resolver chooses among the versions it is given
 
 
 def describe_choice(resolution: Resolution) -> str:
