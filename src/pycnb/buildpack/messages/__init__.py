@@ -4,6 +4,6 @@ Importing this package registers each area's renderers on `pycnb.buildpack.error
 """
 
 from pycnb.buildpack.errors import render
-from pycnb.buildpack.messages import dependencies, general, launch, python
+from pycnb.buildpack.messages import dependencies, general, launch, python, runtime
 
-__all__ = ["dependencies", "general", "launch", "python", "render"]
+__all__ = ["dependencies", "general", "launch", "python", "render", "runtime"]
