@@ -217,3 +217,27 @@ def test_sticky_default_across_builds(
     assert_built(
         pycnb.build(app), "Using Python 3.13.0 (the newest available; no .python-version file)"
     )
+
+
+@pytest.mark.app("pyver_runtime_txt")
+def test_cloud_foundry_wildcard_runtime_txt(pycnb: Pycnb, app: Path) -> None:
+    (app / "runtime.txt").write_text("python-3.12.x\n")
+    assert_built(
+        pycnb.build(app),
+        "Using Python 3.12.1 (python-3.12.x from runtime.txt)",
+        "[WARNING] runtime.txt is deprecated",
+        "echo 3.12 > .python-version && rm runtime.txt",
+    )
+
+
+@pytest.mark.app("pyver_minor")
+def test_a_version_file_linked_outside_the_app_is_an_error(pycnb: Pycnb, app: Path) -> None:
+    # A monorepo service whose .python-version links the repo's: the link dangles in the build.
+    (app.parent / ".python-version").write_text("3.12\n")
+    (app / ".python-version").unlink()
+    (app / ".python-version").symlink_to("../.python-version")
+    assert_failed_before_install(
+        pycnb.build(app),
+        "[ERROR] .python-version could not be read",
+        "symbolic link to ../.python-version, which does not exist in the build",
+    )

@@ -243,6 +243,13 @@ NOTICES: list[tuple[PythonVersionNotice, list[str]]] = [
         ['"python-3.12"', "read it as Python 3.12", "Write 3.12 in .python-version"],
     ),
     (
+        UnportableVersionForm(
+            VersionRequest(FILE, "3.11.x", LatestPatch(M(3, 11)), RequestForm.WILDCARD, 1),
+            M(3, 11),
+        ),
+        ['"3.11.x"', "read it as the newest Python 3.11", "Write 3.11 in .python-version"],
+    ),
+    (
         RuntimeTxtDeprecated(exact("python-3.12.1", RUNTIME), M(3, 12)),
         [
             "runtime.txt is deprecated",

@@ -65,6 +65,9 @@ def specifiers(*alternatives: str) -> VersionConstraint:
         (b"python-3.12\n", minor(3, 12), RequestForm.RUNTIME_TXT, "python-3.12"),
         (b"python-3.12.1", exact("3.12.1"), RequestForm.RUNTIME_TXT, "python-3.12.1"),
         (b"2.7", minor(2, 7), RequestForm.VERSION, "2.7"),  # understood; policy refuses it
+        (b"python-3.10.x\n", minor(3, 10), RequestForm.WILDCARD, "python-3.10.x"),
+        (b"3.11.x", minor(3, 11), RequestForm.WILDCARD, "3.11.x"),
+        (b"3.11.X", minor(3, 11), RequestForm.WILDCARD, "3.11.X"),
     ],
     ids=[
         "minor",
@@ -80,6 +83,9 @@ def specifiers(*alternatives: str) -> VersionConstraint:
         "runtime-form",
         "runtime-form-exact",
         "old",
+        "cloud-foundry-wildcard",
+        "cloud-foundry-wildcard-bare",
+        "cloud-foundry-wildcard-upper",
     ],
 )
 def test_parse_ok(data: bytes, spec: Spec, form: RequestForm, text: str) -> None:

@@ -21,6 +21,8 @@ from pycnb.buildpack.python.sources import (
     read_version_sources,
 )
 from pycnb.buildpack.python.version import (
+    LatestPatch,
+    MinorVersion,
     RequestForm,
     RequestOrigin,
     VersionConstraint,
@@ -234,3 +236,37 @@ def test_runtime_txt_errors_name_runtime_txt(tmp_path: Path) -> None:
     with pytest.raises(InvalidPythonVersion) as error:
         read(write(tmp_path, {"runtime.txt": "python-3.12-slim"}), None)
     assert error.value.origin is RequestOrigin.RUNTIME_TXT
+
+
+def test_a_version_file_linked_from_inside_the_app_is_read(tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "python-version").write_text("3.12\n")
+    (tmp_path / ".python-version").symlink_to("config/python-version")
+    sources = read_version_sources(tmp_path, None, None)
+    assert sources.explicit is not None
+    assert sources.explicit.text == "3.12"
+
+
+@pytest.mark.parametrize("name", [".python-version", "runtime.txt"])
+def test_a_dangling_version_file_link_is_an_error(tmp_path: Path, name: str) -> None:
+    # A monorepo service linking the repo's file: only the service is built, so it dangles.
+    (tmp_path / name).symlink_to("../.python-version")
+    with pytest.raises(InvalidProjectFile) as error:
+        read_version_sources(tmp_path, None, None)
+    assert error.value.file == name
+    assert "symbolic link to ../.python-version" in error.value.reason
+    assert "copy the file into the app" in error.value.reason
+
+
+def test_a_directory_named_like_a_version_file_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / ".python-version").mkdir()
+    with pytest.raises(InvalidProjectFile) as error:
+        read_version_sources(tmp_path, None, None)
+    assert "it is a directory" in error.value.reason
+
+
+def test_cloud_foundry_wildcard_in_runtime_txt(tmp_path: Path) -> None:
+    sources = read_version_sources(write(tmp_path, {"runtime.txt": "python-3.10.x\n"}), None, None)
+    assert sources.explicit is not None
+    assert sources.explicit.spec == LatestPatch(MinorVersion(3, 10))
+    assert sources.explicit.origin is RequestOrigin.RUNTIME_TXT

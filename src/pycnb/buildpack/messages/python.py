@@ -37,6 +37,7 @@ from pycnb.buildpack.python.notices import (
 from pycnb.buildpack.python.policy import POLICY
 from pycnb.buildpack.python.version import (
     ExactVersion,
+    MinorVersion,
     PythonVersion,
     RequestForm,
     RequestOrigin,
@@ -101,12 +102,7 @@ def render_warning(notice: PythonVersionNotice) -> Message:  # noqa: PLR0911
                 f"Save {origin.value} as UTF-8 without a BOM.",
             )
         case UnportableVersionForm(request=request, suggestion=suggestion):
-            read_as = (
-                "a version range, and chose the newest matching version. pyenv cannot read a range"
-                if request.form is RequestForm.SPECIFIER
-                else f"Python {request.text.removeprefix('python-')}, but pyenv and uv read "
-                "only X.Y or X.Y.Z"
-            )
+            read_as = _read_as(request, suggestion)
             return Message(
                 f"{request.origin.value} uses a form that local tools may not read: "
                 f"{visible(request.text)}",
@@ -158,6 +154,20 @@ def render_warning(notice: PythonVersionNotice) -> Message:  # noqa: PLR0911
             )
         case _:
             assert_never(notice)
+
+
+def _read_as(request: VersionRequest, suggestion: MinorVersion) -> str:
+    """How pycnb read a version in a form local tools may not read."""
+    match request.form:
+        case RequestForm.SPECIFIER:
+            return (
+                "a version range, and chose the newest matching version. pyenv cannot read a range"
+            )
+        case RequestForm.WILDCARD:
+            return f"the newest Python {suggestion}, but pyenv and uv read only X.Y or X.Y.Z"
+        case _:
+            python = request.text.removeprefix("python-")
+            return f"Python {python}, but pyenv and uv read only X.Y or X.Y.Z"
 
 
 def _bad_line(origin: RequestOrigin, bad: BadLine) -> str:

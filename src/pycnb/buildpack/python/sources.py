@@ -122,8 +122,8 @@ def read_version_sources(
     if setting is not None:
         explicit = parse_python_version_setting(setting)
     for origin in _EXPLICIT_FILES:
-        path = app_dir / origin.value
-        if not path.is_file():
+        path = _version_file(app_dir, origin)
+        if path is None:
             continue
         if explicit is not None:
             notices.append(SourceIgnored(origin, explicit.origin))
@@ -136,6 +136,27 @@ def read_version_sources(
         None if pyproject is None else pyproject.data, _read_uv_lock(app_dir)
     )
     return VersionSources(explicit, project, tuple(notices))
+
+
+def _version_file(app_dir: Path, origin: RequestOrigin) -> Path | None:
+    """The version file the app has, read through a symbolic link as the app sees it; None
+    when there is none. Anything else by that name is an error, never silently skipped: the
+    user meant it to choose the version."""
+    path = app_dir / origin.value
+    if path.is_file():
+        return path
+    if path.is_symlink():
+        target = path.readlink()
+        raise InvalidProjectFile(
+            origin.file,
+            f"it is a symbolic link to {target}, which does not exist in the build. Only the "
+            "app's directory is built, so a link to a file outside it (such as a monorepo's "
+            "shared ../.python-version) points at nothing: copy the file into the app instead",
+        )
+    if path.exists():
+        kind = "a directory" if path.is_dir() else "not a regular file"
+        raise InvalidProjectFile(origin.file, f"it is {kind}; it must be a text file")
+    return None
 
 
 def _read_bytes(path: Path, origin: RequestOrigin) -> bytes:

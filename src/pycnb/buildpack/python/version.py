@@ -100,6 +100,7 @@ class RequestForm(Enum):
     RUNTIME_TXT = "runtime.txt"  # python-X.Y or python-X.Y.Z
     SPECIFIER = "specifier"  # a PEP 440 specifier set
     POETRY = "poetry"  # Poetry's constraint syntax (^, ~, *, ||, and PEP 440)
+    WILDCARD = "wildcard"  # Cloud Foundry's X.Y.x (or python-X.Y.x): the newest X.Y
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Bytes or text in, a `VersionRequest` out, or one of our `PythonVersionError`s; n
 
 `.python-version` follows what pyenv and uv read: one version per line, `#` comment lines, blank
 lines, indentation and CRLF allowed. Beyond that we accept what real apps write and we can still
-understand (a PEP 440 specifier set, runtime.txt's `python-X.Y`) and say so; everything else is
+understand (a PEP 440 specifier set, runtime.txt's `python-X.Y`, Cloud Foundry's `X.Y.x`) and say
+so; everything else is
 an error that quotes the line. Anything that is not printable ASCII in a version line is an
 error: a zero-width space or a non-breaking space makes a file that looks right and is not.
 """
@@ -39,6 +40,8 @@ _BOM = b"\xef\xbb\xbf"
 _NUMBER = r"(0|[1-9][0-9]{0,5})"  # no leading zeros; short enough that int() is always cheap
 _VERSION = re.compile(rf"{_NUMBER}\.{_NUMBER}(?:\.{_NUMBER})?", re.ASCII)
 _RUNTIME_FORM = re.compile(rf"python-{_VERSION.pattern}", re.ASCII)  # the same three groups
+# Cloud Foundry's runtime.txt form, `python-3.10.x` or `3.10.x`: the newest patch of 3.10.
+_WILDCARD = re.compile(rf"(?:python-)?{_NUMBER}\.{_NUMBER}\.[xX*]", re.ASCII)
 _FREE_THREADED = re.compile(rf"{_VERSION.pattern}t", re.ASCII)
 _PRERELEASE = re.compile(r"[0-9]+\.[0-9]+(\.[0-9]+)?(a|b|rc|-dev|\.dev)[0-9]*", re.ASCII)
 _OTHER_IMPLEMENTATIONS = re.compile(
@@ -148,6 +151,9 @@ def _parse_request(
         return VersionRequest(origin, text, _version_spec(match), RequestForm.VERSION, number)
     if match := _RUNTIME_FORM.fullmatch(text):
         return VersionRequest(origin, text, _version_spec(match), RequestForm.RUNTIME_TXT, number)
+    if match := _WILDCARD.fullmatch(text):
+        series = LatestPatch(MinorVersion(int(match.group(1)), int(match.group(2))))
+        return VersionRequest(origin, text, series, RequestForm.WILDCARD, number)
     if text[0] in _SPECIFIER_START:
         try:
             specifiers = SpecifierSet(text)
