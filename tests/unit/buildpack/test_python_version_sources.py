@@ -23,6 +23,7 @@ from pycnb.buildpack.python.sources import (
 from pycnb.buildpack.python.version import (
     LatestPatch,
     MinorVersion,
+    PythonVersion,
     RequestForm,
     RequestOrigin,
     VersionConstraint,
@@ -270,3 +271,38 @@ def test_cloud_foundry_wildcard_in_runtime_txt(tmp_path: Path) -> None:
     assert sources.explicit is not None
     assert sources.explicit.spec == LatestPatch(MinorVersion(3, 10))
     assert sources.explicit.origin is RequestOrigin.RUNTIME_TXT
+
+
+@pytest.mark.parametrize(
+    ("pipfile", "origin", "allowed", "refused"),
+    [
+        ('[requires]\npython_version = "3.11"\n', RequestOrigin.PIPFILE_PYTHON, "3.11.7", "3.12.1"),
+        (
+            '[requires]\npython_full_version = "3.12.1"\n',
+            RequestOrigin.PIPFILE_FULL_PYTHON,
+            "3.12.1",
+            "3.12.2",
+        ),
+    ],
+)
+def test_pipfile_requires_python_is_a_project_constraint(
+    tmp_path: Path, pipfile: str, origin: RequestOrigin, allowed: str, refused: str
+) -> None:
+    sources = read(write(tmp_path, {"Pipfile": pipfile}), None)
+    [request] = sources.project
+    assert request.origin is origin
+    assert request.allows(PythonVersion.parse(allowed))
+    assert not request.allows(PythonVersion.parse(refused))
+
+
+@pytest.mark.parametrize("value", ['"*"', '""'])
+def test_pipfile_any_python_is_no_constraint(tmp_path: Path, value: str) -> None:
+    app = write(tmp_path, {"Pipfile": f"[requires]\npython_version = {value}\n"})
+    assert read(app, None).project == ()
+
+
+@pytest.mark.parametrize("value", ['"3.11-slim"', "3.11", '"latest"'])
+def test_pipfile_python_that_is_not_a_version(tmp_path: Path, value: str) -> None:
+    with pytest.raises(InvalidVersionConstraint) as error:
+        read(write(tmp_path, {"Pipfile": f"[requires]\npython_version = {value}\n"}), None)
+    assert error.value.origin is RequestOrigin.PIPFILE_PYTHON

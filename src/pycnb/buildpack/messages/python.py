@@ -203,6 +203,8 @@ def _constraint_example(origin: RequestOrigin) -> str:
             return f'[tool.poetry.dependencies] python = "^{_NEWEST_STABLE}"'
         case RequestOrigin.UV_LOCK:
             return "regenerate uv.lock with `uv lock`."
+        case RequestOrigin.PIPFILE_PYTHON | RequestOrigin.PIPFILE_FULL_PYTHON:
+            return f'[requires] python_version = "{_NEWEST_STABLE}" in the Pipfile'
         case _:
             return f'[project] requires-python = ">={_NEWEST_STABLE}"'
 
@@ -287,11 +289,13 @@ def _render_invalid_version_constraint(error: InvalidVersionConstraint) -> Messa
     origin = error.origin
     value = error.value
     problem = error.problem
-    expected = (
-        "a Poetry version constraint (such as ^3.12 or >=3.12,<4)"
-        if origin is RequestOrigin.POETRY_PYTHON
-        else "a PEP 440 specifier set (such as >=3.12)"
-    )
+    match origin:
+        case RequestOrigin.POETRY_PYTHON:
+            expected = "a Poetry version constraint (such as ^3.12 or >=3.12,<4)"
+        case RequestOrigin.PIPFILE_PYTHON | RequestOrigin.PIPFILE_FULL_PYTHON:
+            expected = "a Python version (such as 3.12, or 3.12.4 for python_full_version)"
+        case _:
+            expected = "a PEP 440 specifier set (such as >=3.12)"
     found = "is not a string" if problem is ConstraintProblem.NOT_A_STRING else "is not"
     return Message(
         f"Invalid Python version constraint in {origin.file}",

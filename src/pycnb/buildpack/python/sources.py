@@ -1,15 +1,16 @@
 """Where an app states its Python version, read in order into `VersionSources`.
 
 `read_version_sources` applies the order of the sources; the version files are parsed by
-`version_file.py`, the project's constraints (`requires-python`, Poetry's `python`, uv.lock)
-here. pyproject.toml comes in parsed, since the build reads it once for every step; the version
-files and uv.lock are read here. Reading stops at the first explicit source, so a broken
-runtime.txt next to a valid .python-version never fails a build; the project's constraints are
-always read, since an explicit version must agree with them.
+`version_file.py`, the project's constraints (`requires-python`, Poetry's `python`, uv.lock,
+Pipfile's `[requires]`) here. pyproject.toml comes in parsed, since the build reads it once for
+every step; the version files, uv.lock and the Pipfile are read here. Reading stops at the first
+explicit source, so a broken runtime.txt next to a valid .python-version never fails a build;
+the project's constraints are always read, since an explicit version must agree with them.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,6 +39,7 @@ from pycnb.buildpack.python.version_file import (
 )
 
 __all__ = [
+    "parse_pipfile_python",
     "parse_poetry_constraint",
     "parse_project_constraints",
     "parse_requires_python",
@@ -79,8 +81,30 @@ def _constraint_text(value: object, origin: RequestOrigin) -> str:
     return value.strip()
 
 
+_PIPFILE_KEYS = (
+    ("python_version", RequestOrigin.PIPFILE_PYTHON),
+    ("python_full_version", RequestOrigin.PIPFILE_FULL_PYTHON),
+)
+_PIPFILE_VERSION = re.compile(r"[0-9]+(\.[0-9]+){0,2}", re.ASCII)
+
+
+def parse_pipfile_python(value: object, origin: RequestOrigin) -> VersionRequest | None:
+    """Pipfile's `[requires] python_version` ("3.11": any 3.11) or `python_full_version`
+    ("3.11.4": exactly that), as Pipenv reads them. None when empty or "*"."""
+    text = _constraint_text(value, origin)
+    if not text or text == "*":
+        return None
+    if not _PIPFILE_VERSION.fullmatch(text):
+        raise InvalidVersionConstraint(origin, text, ConstraintProblem.INVALID)
+    full = origin is RequestOrigin.PIPFILE_FULL_PYTHON
+    specifiers = SpecifierSet(f"=={text}" if full else f"=={text}.*")
+    return VersionRequest(origin, text, VersionConstraint((specifiers,)), RequestForm.VERSION)
+
+
 def parse_project_constraints(
-    pyproject: Mapping[str, Any] | None, uv_lock: Mapping[str, Any] | None
+    pyproject: Mapping[str, Any] | None,
+    uv_lock: Mapping[str, Any] | None,
+    pipfile: Mapping[str, Any] | None = None,
 ) -> tuple[VersionRequest, ...]:
     """Every constraint the project states; a version must satisfy them all."""
     found: list[VersionRequest | None] = []
@@ -95,6 +119,10 @@ def parse_project_constraints(
             found.append(parse_poetry_constraint(dependencies["python"]))
     if uv_lock is not None and "requires-python" in uv_lock:
         found.append(parse_requires_python(uv_lock["requires-python"], RequestOrigin.UV_LOCK))
+    requires = _table(pipfile, "requires") if pipfile is not None else None
+    for key, origin in _PIPFILE_KEYS:
+        if requires is not None and key in requires:
+            found.append(parse_pipfile_python(requires[key], origin))
     return tuple(request for request in found if request is not None)
 
 
@@ -133,7 +161,9 @@ def read_version_sources(
             notices.append(ByteOrderMark(origin))
         explicit = parsed.request
     project = parse_project_constraints(
-        None if pyproject is None else pyproject.data, _read_uv_lock(app_dir)
+        None if pyproject is None else pyproject.data,
+        _read_toml(app_dir / "uv.lock"),
+        _read_toml(app_dir / "Pipfile"),
     )
     return VersionSources(explicit, project, tuple(notices))
 
@@ -166,9 +196,9 @@ def _read_bytes(path: Path, origin: RequestOrigin) -> bytes:
         raise InvalidProjectFile(origin.file, error.strerror or str(error)) from None
 
 
-def _read_uv_lock(app_dir: Path) -> dict[str, Any] | None:
-    # Nothing else in pycnb parses uv.lock (uv does, when it installs), so it is read here.
-    path = app_dir / "uv.lock"
+def _read_toml(path: Path) -> dict[str, Any] | None:
+    # Only the Python version step reads uv.lock and the Pipfile (their tools read them when
+    # they install), so they are read here.
     try:
         data = path.read_bytes()
     except FileNotFoundError:

@@ -82,6 +82,8 @@ class RequestOrigin(Enum):
     REQUIRES_PYTHON = "requires-python in pyproject.toml"
     POETRY_PYTHON = "tool.poetry.dependencies.python in pyproject.toml"
     UV_LOCK = "requires-python in uv.lock"
+    PIPFILE_PYTHON = "python_version in Pipfile"
+    PIPFILE_FULL_PYTHON = "python_full_version in Pipfile"
 
     @property
     def file(self) -> str:
@@ -91,6 +93,8 @@ class RequestOrigin(Enum):
                 return "pyproject.toml"
             case RequestOrigin.UV_LOCK:
                 return "uv.lock"
+            case RequestOrigin.PIPFILE_PYTHON | RequestOrigin.PIPFILE_FULL_PYTHON:
+                return "Pipfile"
             case _:
                 return str(self.value)
 
