@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from tests.integration.conftest import Pycnb
+from tests.support.wheels import make_wheel
 
 
 def pyc_states(directory: Path) -> dict[Path, tuple[int, int]]:
@@ -250,3 +252,31 @@ def test_a_later_buildpack_can_require_python_and_the_venv(pycnb: Pycnb, app: Pa
     # Nobody else provides them: without pycnb the group cannot resolve.
     alone = pycnb.build(app, "--buildpack", str(requirer))
     assert alone.returncode != 0, alone
+
+
+@pytest.mark.app("pip_default_python")
+def test_an_open_choice_lands_on_a_python_every_pin_has_wheels_for(
+    pycnb: Pycnb, app: Path, tmp_path: Path
+) -> None:
+    # Like greenlet 3.0.3: a compiled package with wheels up to 3.12 only (and a pure one).
+    wheels = tmp_path / "compiled-wheels"
+    machine = platform.machine()
+    for python in ("cp311", "cp312"):
+        tag = f"{python}-{python}-manylinux_2_17_{machine}"
+        make_wheel(wheels, "pycnb-compiled", "1.0", tag=tag)
+    (app / "requirements.txt").write_text("pycnb-alpha==1.0\npycnb-compiled==1.0\n")
+    find_links = f"{pycnb.user_env['PIP_FIND_LINKS']} {wheels}"
+    result = pycnb.build(app, env={"PIP_FIND_LINKS": find_links})
+    assert result.returncode == 0, result
+    for line in [
+        "Using Python 3.12.1 (the newest available; no .python-version file)",
+        "Chose Python 3.12, not 3.13: pycnb-compiled 1.0 has no wheel for Python 3.13.",
+    ]:
+        assert line in result.output, result
+    assert pycnb.run(app, "python", "-c", "import pycnb_compiled").returncode == 0
+
+    # An explicit version is never overridden; the build says what will have to compile.
+    (app / ".python-version").write_text("3.13\n")
+    explicit = pycnb.build(app, env={"PIP_FIND_LINKS": find_links})
+    assert "Using Python 3.13.0 (3.13 from .python-version)" in explicit.output, explicit
+    assert "Chose Python" not in explicit.output

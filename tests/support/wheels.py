@@ -49,13 +49,15 @@ def make_wheel(
     extras: Mapping[str, Iterable[str]] | None = None,
     requires_python: str | None = None,
     console_scripts: Mapping[str, str] | None = None,
+    tag: str = "py3-none-any",
 ) -> Path:
     """Write a wheel into `dest_dir` and return its path.
 
     The wheel holds `<import_name>/__init__.py` defining `__version__`; `modules` adds files or
     replaces that one (keys are archive paths such as `"pkg/cli.py"`). `dependencies` and the
     lists in `extras` are PEP 508 requirement strings. `console_scripts` maps a script name to an
-    entry point such as `"pkg.cli:main"`.
+    entry point such as `"pkg.cli:main"`. `tag` stands for a compiled wheel's tags (such as
+    `cp312-cp312-manylinux_2_17_x86_64`), though the wheel holds only Python code.
     """
     dist_info = f"{import_name(name)}-{_escaped_version(version)}.dist-info"
     files: dict[str, bytes] = {
@@ -69,8 +71,8 @@ def make_wheel(
     metadata = _metadata(name, version, dependencies, extras or {}, requires_python)
     files[f"{dist_info}/METADATA"] = metadata.encode()
     files[f"{dist_info}/WHEEL"] = (
-        b"Wheel-Version: 1.0\nGenerator: pycnb-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    )
+        f"Wheel-Version: 1.0\nGenerator: pycnb-tests\nRoot-Is-Purelib: true\nTag: {tag}\n"
+    ).encode()
     if console_scripts:
         lines = [f"{script} = {target}" for script, target in sorted(console_scripts.items())]
         files[f"{dist_info}/entry_points.txt"] = "[console_scripts]\n{}\n".format(
@@ -83,7 +85,7 @@ def make_wheel(
     ordered.append(record_path)  # RECORD goes last, as installers expect
 
     dest_dir.mkdir(parents=True, exist_ok=True)
-    wheel = dest_dir / wheel_filename(name, version)
+    wheel = dest_dir / wheel_filename(name, version, tag)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in ordered:

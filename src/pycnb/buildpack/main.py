@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Sequence
 
 from pycnb.buildpack.checks import check_environment
+from pycnb.buildpack.dependencies.pins import PinSource
 from pycnb.buildpack.dependencies.plan import install_app_dependencies, plan_dependencies
 from pycnb.buildpack.dependencies.venv import LAYER_NAME as VENV_LAYER
 from pycnb.buildpack.detect import DETECTION_FILES, detected_files
@@ -115,6 +116,13 @@ def build(ctx: BuildContext, out: Output) -> None:
         settings.get("BP_PYTHON_VERSION"),
         pyproject,
         manifest.for_target(ctx.target.os, ctx.target.arch),
+        wheels=PinSource(
+            ctx.app_dir,
+            package_manager.file_name,
+            dependencies.requirements,
+            ctx.target.arch,
+            {**ctx.env, **settings.platform_env},
+        ),
     )
     runtime = install_python(ctx, out, distribution)
     generator = _buildpack_version(ctx)

@@ -22,6 +22,7 @@ __all__ = [
     "RequirementsError",
     "RequirementsFileMissing",
     "RequirementsInputs",
+    "logical_lines",
     "read_requirements_inputs",
 ]
 
@@ -85,7 +86,7 @@ class _Reader:
         self.files.append(path)
         label = _relative(path, self.app_dir)
         self.digest.update(label.encode() + b"\0" + content + b"\0")
-        for number, line in _logical_lines(content.decode("utf-8", errors="replace")):
+        for number, line in logical_lines(content.decode("utf-8", errors="replace")):
             self._read_line(path, number, line, where=f"{label}:{number}")
 
     def _read_line(self, path: Path, number: int, line: str, *, where: str) -> None:
@@ -121,7 +122,7 @@ def _direct_reference(requirement: str) -> str | None:
     return None
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
+def logical_lines(text: str) -> list[tuple[int, str]]:
     """Lines as pip sees them: comments removed, `\\` continuations joined, blanks dropped. Each
     keeps the number of its first physical line."""
     result: list[tuple[int, str]] = []

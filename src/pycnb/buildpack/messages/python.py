@@ -27,8 +27,10 @@ from pycnb.buildpack.python.notices import (
     DefaultDropReason,
     EndOfLifePython,
     OlderPatchPinned,
+    OlderSeriesForWheels,
     PreviousDefaultDropped,
     PythonVersionNotice,
+    RequestedSeriesLacksWheels,
     RuntimeTxtDeprecated,
     SourceIgnored,
     UnportableVersionForm,
@@ -92,7 +94,7 @@ _LINE_PROBLEMS = {
 }
 
 
-def render_warning(notice: PythonVersionNotice) -> Message:  # noqa: PLR0911
+def render_warning(notice: PythonVersionNotice) -> Message:  # noqa: C901, PLR0911 - a case per type
     """The prose of a notice. Notes (see `python.notices.severity`) use only the title."""
     match notice:
         case ByteOrderMark(origin=origin):
@@ -152,8 +154,42 @@ def render_warning(notice: PythonVersionNotice) -> Message:  # noqa: PLR0911
                 f"The previous build used Python {previous} by default, which is no longer "
                 f"{why}: using the newest version instead."
             )
+        case OlderSeriesForWheels() | RequestedSeriesLacksWheels():
+            return _wheel_notice(notice)
         case _:
             assert_never(notice)
+
+
+def _wheel_notice(notice: OlderSeriesForWheels | RequestedSeriesLacksWheels) -> Message:
+    match notice:
+        case OlderSeriesForWheels(chosen=chosen, newest=newest, missing=missing):
+            return Message(
+                f"Chose Python {chosen}, not {newest}: {_listing(missing)} "
+                f"{'has' if len(missing) == 1 else 'have'} no wheel for Python {newest}."
+            )
+        case RequestedSeriesLacksWheels(series=series, missing=missing, with_wheels=fitting):
+            where = (
+                f"Python {', '.join(map(str, fitting))} "
+                f"{'has' if len(fitting) == 1 else 'have'} wheels for all of them"
+                if fitting
+                else "no supported Python has wheels for all of them"
+            )
+            return Message(
+                f"{_listing(missing)} {'has' if len(missing) == 1 else 'have'} no wheel for "
+                f"Python {series}",
+                f"The app asks for Python {series}, and its pinned {_listing(missing)} "
+                f"{'was' if len(missing) == 1 else 'were'} not built for it, so the installer "
+                f"will try to compile {'it' if len(missing) == 1 else 'them'} from source, which "
+                f"needs compilers and headers and often fails. {where}.",
+                "Upgrade the pins to releases with wheels for this Python, or request a Python "
+                "they have wheels for.",
+            )
+        case _:
+            assert_never(notice)
+
+
+def _listing(names: tuple[str, ...]) -> str:
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
 
 
 def _read_as(request: VersionRequest, suggestion: MinorVersion) -> str:

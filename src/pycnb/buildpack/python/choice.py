@@ -23,6 +23,7 @@ from pycnb.buildpack.python.resolve import (
     resolve_python_version,
 )
 from pycnb.buildpack.python.sources import read_version_sources
+from pycnb.buildpack.python.wheel_fit import WheelSource
 from pycnb.cnb.context import BuildContext
 
 __all__ = ["choose_python", "describe_choice"]
@@ -34,9 +35,12 @@ def choose_python(
     setting: str | None,
     pyproject: Pyproject | None,
     distributions: Sequence[Distribution],
+    *,
+    wheels: WheelSource | None = None,
 ) -> Distribution:
     """The distribution to install, among the manifest's `distributions` for the target.
-    `setting`: BP_PYTHON_VERSION, or None; `pyproject`: as the build read it. Raises
+    `setting`: BP_PYTHON_VERSION, or None; `pyproject`: as the build read it; `wheels`: the
+    wheels of the app's pins, so that an open choice lands on a Python they fit. Raises
     `python.errors`; nothing is installed before this returns."""
     # The manifest has one distribution per version and target, so a version names one.
     offered = {distribution.version: distribution for distribution in distributions}
@@ -44,6 +48,7 @@ def choose_python(
         read_version_sources(ctx.app_dir, setting, pyproject),
         list(offered),
         previous_default=read_previous_default(ctx.layers_dir),
+        wheels=wheels,
     )
     out.info(describe_choice(resolution))
     for notice in resolution.notices:

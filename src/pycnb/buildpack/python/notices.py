@@ -22,8 +22,10 @@ __all__ = [
     "DefaultDropReason",
     "EndOfLifePython",
     "OlderPatchPinned",
+    "OlderSeriesForWheels",
     "PreviousDefaultDropped",
     "PythonVersionNotice",
+    "RequestedSeriesLacksWheels",
     "RuntimeTxtDeprecated",
     "Severity",
     "SourceIgnored",
@@ -92,6 +94,25 @@ class PreviousDefaultDropped:
     reason: DefaultDropReason
 
 
+@dataclass(frozen=True)
+class OlderSeriesForWheels:
+    """The app left the version open, and a newer series lacks wheels of its pins."""
+
+    chosen: MinorVersion
+    newest: MinorVersion  # the newest series the app allows
+    missing: tuple[str, ...]  # "greenlet 3.0.3": pinned, with no wheel for `newest`
+
+
+@dataclass(frozen=True)
+class RequestedSeriesLacksWheels:
+    """An explicit version, never overridden, for which pins have no wheel: pip or uv will
+    have to build them from source, which usually fails for compiled packages."""
+
+    series: MinorVersion
+    missing: tuple[str, ...]
+    with_wheels: tuple[MinorVersion, ...]  # the series every pin has wheels for, newest first
+
+
 PythonVersionNotice = (
     ByteOrderMark
     | UnportableVersionForm
@@ -101,6 +122,8 @@ PythonVersionNotice = (
     | OlderPatchPinned
     | VersionFileRecommended
     | PreviousDefaultDropped
+    | OlderSeriesForWheels
+    | RequestedSeriesLacksWheels
 )
 
 
@@ -109,7 +132,12 @@ def severity(notice: PythonVersionNotice) -> Severity:
         case SourceIgnored(ignored=ignored):
             # A forgotten runtime.txt misleads readers; an overridden file is the override's point.
             return Severity.WARNING if ignored is RequestOrigin.RUNTIME_TXT else Severity.NOTE
-        case OlderPatchPinned() | VersionFileRecommended() | PreviousDefaultDropped():
+        case (
+            OlderPatchPinned()
+            | VersionFileRecommended()
+            | PreviousDefaultDropped()
+            | OlderSeriesForWheels()
+        ):
             return Severity.NOTE
         case _:
             return Severity.WARNING

@@ -26,8 +26,10 @@ from pycnb.buildpack.python.notices import (
     DefaultDropReason,
     EndOfLifePython,
     OlderPatchPinned,
+    OlderSeriesForWheels,
     PreviousDefaultDropped,
     PythonVersionNotice,
+    RequestedSeriesLacksWheels,
     RuntimeTxtDeprecated,
     UnportableVersionForm,
     VersionFileRecommended,
@@ -43,6 +45,7 @@ from pycnb.buildpack.python.version import (
     VersionConstraint,
     VersionRequest,
 )
+from pycnb.buildpack.python.wheel_fit import WheelFit, WheelSource
 
 __all__ = [
     "ChosenByDefault",
@@ -105,9 +108,12 @@ def resolve_python_version(
     *,
     previous_default: MinorVersion | None = None,
     policy: PythonPolicy = POLICY,
+    wheels: WheelSource | None = None,
 ) -> Resolution:
     """Choose the release to install. `available`: what the manifest has for this target.
-    `previous_default`: the series the previous build chose by default, if it did."""
+    `previous_default`: the series the previous build chose by default, if it did. `wheels`:
+    which wheels the app's pinned distributions have; when the app leaves the series open, the
+    newest series they all have wheels for is chosen, and an explicit one is only warned about."""
     offered = sorted(set(available))
     notices: list[PythonVersionNotice] = list(sources.notices)
     chosen_by: ChosenByRequest | ChosenByProject | ChosenByDefault
@@ -116,12 +122,20 @@ def resolve_python_version(
         version = _resolve_request(request, sources.project, offered, policy, notices)
         chosen_by = ChosenByRequest(request)
         _form_notices(request, version, notices)
+        if wheels is not None and (known := wheels(ask_index=False)) is not None:
+            _warn_missing_wheels(version.series, offered, policy, known, notices)
     elif sources.project:
         version = _newest_allowed(list(sources.project), offered, policy)
+        if wheels is not None and (fit := wheels(ask_index=True)) is not None:
+            allowed = [v for v in offered if all(c.allows(v) for c in sources.project)]
+            version = _fit_wheels(version, _buildable_of(allowed, policy), fit, notices)
         chosen_by = ChosenByProject(sources.project)
         notices.append(VersionFileRecommended(version.series, _newest_series(offered, policy)))
     else:
         version, kept = _resolve_default(offered, previous_default, policy, notices)
+        # A sticky default keeps its series, and needs no answer from the index.
+        if wheels is not None and not kept and (fit := wheels(ask_index=True)) is not None:
+            version = _fit_wheels(version, _buildable_of(offered, policy), fit, notices)
         chosen_by = ChosenByDefault(version.series, kept_from_previous_build=kept)
         notices.append(VersionFileRecommended(version.series, _newest_series(offered, policy)))
     end_of_life = policy.end_of_life(version.major, version.minor)
@@ -247,6 +261,44 @@ def _resolve_default(
     if not buildable:
         raise PythonVersionNotAvailable(None, [], offered)
     return max(buildable), False
+
+
+def _buildable_of(versions: Sequence[PythonVersion], policy: PythonPolicy) -> list[PythonVersion]:
+    return [v for v in versions if _buildable(v, policy)]
+
+
+def _series_of(versions: Sequence[PythonVersion]) -> list[MinorVersion]:
+    return sorted({v.series for v in versions}, reverse=True)
+
+
+def _fit_wheels(
+    newest: PythonVersion,
+    candidates: Sequence[PythonVersion],
+    wheels: WheelFit,
+    notices: list[PythonVersionNotice],
+) -> PythonVersion:
+    """The newest candidate of a series every pin has a wheel for; `newest` when none has."""
+    series = _series_of(candidates)
+    for fitting in series:
+        if not wheels.missing_wheels(fitting, series):
+            if fitting != newest.series:
+                missing = tuple(map(str, wheels.missing_wheels(newest.series, series)))
+                notices.append(OlderSeriesForWheels(fitting, newest.series, missing))
+            return max(v for v in candidates if v.series == fitting)
+    return newest
+
+
+def _warn_missing_wheels(
+    requested: MinorVersion,
+    offered: Sequence[PythonVersion],
+    policy: PythonPolicy,
+    wheels: WheelFit,
+    notices: list[PythonVersionNotice],
+) -> None:
+    series = _series_of(_buildable_of(offered, policy))
+    if missing := wheels.missing_wheels(requested, series):
+        with_wheels = tuple(s for s in series if not wheels.missing_wheels(s, series))
+        notices.append(RequestedSeriesLacksWheels(requested, tuple(map(str, missing)), with_wheels))
 
 
 def _newest_series(offered: list[PythonVersion], policy: PythonPolicy) -> MinorVersion:
