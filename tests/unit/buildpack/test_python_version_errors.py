@@ -33,8 +33,10 @@ from pycnb.buildpack.python.notices import (
     DefaultDropReason,
     EndOfLifePython,
     OlderPatchPinned,
+    OlderSeriesForWheels,
     PreviousDefaultDropped,
     PythonVersionNotice,
+    RequestedSeriesLacksWheels,
     RuntimeTxtDeprecated,
     SourceIgnored,
     UnportableVersionForm,
@@ -285,6 +287,18 @@ NOTICES: list[tuple[PythonVersionNotice, list[str]]] = [
     (
         PreviousDefaultDropped(M(3, 14), DefaultDropReason.NOT_AVAILABLE),
         ["no longer available"],
+    ),
+    (
+        OlderSeriesForWheels(M(3, 12), M(3, 14), ("greenlet 3.0.3", "httptools 0.6.0")),
+        ["Chose Python 3.12, not 3.14", "greenlet 3.0.3 and httptools 0.6.0 have no wheel"],
+    ),
+    (
+        RequestedSeriesLacksWheels(M(3, 13), ("greenlet 3.0.3",), (M(3, 12), M(3, 11))),
+        ["greenlet 3.0.3 has no wheel for Python 3.13", "Python 3.12, 3.11 have wheels"],
+    ),
+    (
+        RequestedSeriesLacksWheels(M(3, 13), ("a 1", "b 2"), ()),
+        ["a 1 and b 2 have no wheel", "no supported Python has wheels for all of them"],
     ),
 ]
 
