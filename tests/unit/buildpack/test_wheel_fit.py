@@ -118,3 +118,14 @@ def test_an_explicit_version_is_never_overridden_only_warned_about() -> None:
         resolution.notices
     )
     assert source.asked == [False], "an explicit choice never costs index requests"
+
+
+def test_a_python_past_its_end_of_life_is_never_chosen_for_wheels() -> None:
+    # markupsafe 2.1.1: wheels up to 3.10 only. 3.10 is past its end of life: the newest
+    # supported Python stays, and the pin builds from source.
+    old = PinnedDistribution("markupsafe", "2.1.1", frozenset({M(3, 9), M(3, 10)}))
+    offered = [PythonVersion.parse(v) for v in ("3.10.13", "3.11.7", "3.12.1", "3.13.0")]
+    resolution = resolve_python_version(VersionSources(), offered, wheels=Source(old))
+    assert str(resolution.version) == "3.13.0"
+    assert not [n for n in resolution.notices if isinstance(n, OlderSeriesForWheels)]
+    assert resolution.default_series == M(3, 13)

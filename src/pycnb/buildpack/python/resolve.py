@@ -128,14 +128,14 @@ def resolve_python_version(
         version = _newest_allowed(list(sources.project), offered, policy)
         if wheels is not None and (fit := wheels(ask_index=True)) is not None:
             allowed = [v for v in offered if all(c.allows(v) for c in sources.project)]
-            version = _fit_wheels(version, _buildable_of(allowed, policy), fit, notices)
+            version = _fit_wheels(version, _supported_of(allowed, policy), fit, notices)
         chosen_by = ChosenByProject(sources.project)
         notices.append(VersionFileRecommended(version.series, _newest_series(offered, policy)))
     else:
         version, kept = _resolve_default(offered, previous_default, policy, notices)
         # A sticky default keeps its series, and needs no answer from the index.
         if wheels is not None and not kept and (fit := wheels(ask_index=True)) is not None:
-            version = _fit_wheels(version, _buildable_of(offered, policy), fit, notices)
+            version = _fit_wheels(version, _supported_of(offered, policy), fit, notices)
         chosen_by = ChosenByDefault(version.series, kept_from_previous_build=kept)
         notices.append(VersionFileRecommended(version.series, _newest_series(offered, policy)))
     end_of_life = policy.end_of_life(version.major, version.minor)
@@ -267,6 +267,12 @@ def _buildable_of(versions: Sequence[PythonVersion], policy: PythonPolicy) -> li
     return [v for v in versions if _buildable(v, policy)]
 
 
+def _supported_of(versions: Sequence[PythonVersion], policy: PythonPolicy) -> list[PythonVersion]:
+    # A choice made for the app never lands on a Python past its end of life: that would be
+    # pycnb choosing what it then warns the user to leave (and the default is sticky).
+    return [v for v in versions if policy.support(v.major, v.minor) is Support.SUPPORTED]
+
+
 def _series_of(versions: Sequence[PythonVersion]) -> list[MinorVersion]:
     return sorted({v.series for v in versions}, reverse=True)
 
@@ -279,6 +285,8 @@ def _fit_wheels(
 ) -> PythonVersion:
     """The newest candidate of a series every pin has a wheel for; `newest` when none has."""
     series = _series_of(candidates)
+    if newest.series not in series:
+        return newest  # the newest allowed is not a candidate (past its end of life): keep it
     for fitting in series:
         if not wheels.missing_wheels(fitting, series):
             if fitting != newest.series:
