@@ -166,7 +166,22 @@ ERRORS: list[tuple[BuildpackError, list[str]]] = [
     ),
     (
         NoMatchingPythonVersion([spec(">=3.13"), spec("<3.13")], [V("3.12.1"), V("3.13.0")]),
-        [">=3.13 (requires-python in pyproject.toml)", "<3.13", "3.12.1, 3.13.0"],
+        [">=3.13 (requires-python in pyproject.toml)", "<3.13", "3.12.1, 3.13.0", ">=3.13,"],
+    ),
+    (
+        # Suggests what the manifest in use offers, in the Pipfile's own terms.
+        NoMatchingPythonVersion(
+            [
+                VersionRequest(
+                    RequestOrigin.PIPFILE_PYTHON,
+                    "3.6",
+                    VersionConstraint((SpecifierSet("==3.6.*"),)),
+                    RequestForm.VERSION,
+                )
+            ],
+            [V("3.12.1"), V("3.13.0")],
+        ),
+        ['python_version = "3.13" in the Pipfile', ".python-version file containing 3.13"],
     ),
     (
         ConflictingPythonVersions(

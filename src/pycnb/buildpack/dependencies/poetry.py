@@ -93,7 +93,12 @@ def poetry_sync(
         },
         # A build has no desktop keyring, and looking for one can hang; credentials come from
         # POETRY_HTTP_BASIC_* env vars. The user may turn it back on.
-        env_defaults={"POETRY_KEYRING_ENABLED": "false"},
+        env_defaults={
+            "POETRY_KEYRING_ENABLED": "false",
+            # Compiling third-party code (a package's own tests) prints SyntaxWarnings by the
+            # dozen that the app's author cannot act on.
+            "PYTHONWARNINGS": "ignore::SyntaxWarning",
+        },
         path_prepend=[venv.path / "bin", poetry.executable.parent],
         step="Installing dependencies from poetry.lock with Poetry",
         python_version=python_version,

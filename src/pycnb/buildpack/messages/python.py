@@ -372,13 +372,20 @@ def _render_no_matching_python_version(error: NoMatchingPythonVersion) -> Messag
     requests = error.requests
     available = error.available
     listing = "\n".join(f"  {r.text} ({_where(r)})" for r in requests)
+    # Suggest what this manifest offers, not what the policy knows of.
+    newest = max(available).minor_version if available else _NEWEST_STABLE
+    origin = requests[0].origin if len(requests) == 1 else RequestOrigin.REQUIRES_PYTHON
+    change = (
+        f'python_version = "{newest}" in the Pipfile\'s [requires]'
+        if origin in (RequestOrigin.PIPFILE_PYTHON, RequestOrigin.PIPFILE_FULL_PYTHON)
+        else f"for example >={newest}"
+    )
     return Message(
         "No available Python version satisfies the app's requirements",
         f"The app requires:\n\n{listing}\n\nbut none of the supported versions in the "
         f"runtime manifest matches. Available versions: {_summarize_versions(available)}",
-        "Change the requirement so that it allows one of the available versions, for "
-        f"example >={_NEWEST_STABLE}, or add a .python-version file containing "
-        f"{_NEWEST_STABLE}.",
+        "Change the requirement so that it allows one of the available versions, "
+        f"{change}, or add a .python-version file containing {newest}.",
     )
 
 
