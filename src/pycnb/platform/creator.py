@@ -26,9 +26,10 @@ from pycnb.platform.env import (
     read_platform_env,
     write_platform_env,
 )
-from pycnb.platform.errors import AppNotFound, OverlappingDirs
+from pycnb.platform.errors import AppNotFound, OverlappingDirs, PlatformError
 from pycnb.platform.export import ExportedLayer, export
 from pycnb.platform.fstree import copy_app, remove
+from pycnb.platform.guard import guarded, sigterm_as_interrupt
 from pycnb.platform.journal import Transaction, recover
 from pycnb.platform.lock import root_lock
 from pycnb.platform.processes import Process
@@ -85,7 +86,11 @@ def run_build(
     check_user_env(user_env)
     host_env = os.environ if host_env is None else host_env
     target = host_target() if target is None else target
-    with root_lock(dirs, exclusive=True):
+    with (
+        sigterm_as_interrupt(),
+        root_lock(dirs, exclusive=True) as lock_fd,
+        guarded(lock_fd),
+    ):
         recover(dirs, log)
         remove(dirs.tmp)
         dirs.tmp.mkdir(parents=True)
@@ -103,7 +108,7 @@ def run_build(
                 log=log,
             )
         except BaseException:
-            txn.rollback()
+            _roll_back(txn, log)
             raise
         finally:
             remove(dirs.tmp)
@@ -223,7 +228,11 @@ def run_detect(
     check_user_env(user_env)
     host_env = os.environ if host_env is None else host_env
     target = host_target() if target is None else target
-    with root_lock(dirs, exclusive=True):
+    with (
+        sigterm_as_interrupt(),
+        root_lock(dirs, exclusive=True) as lock_fd,
+        guarded(lock_fd),
+    ):
         recover(dirs, log)
         scratch = dirs.tmp / "detect-only"
         remove(dirs.tmp)
@@ -245,6 +254,18 @@ def run_detect(
             )
         finally:
             remove(dirs.tmp)
+
+
+def _roll_back(txn: Transaction, log: Callable[[str], None]) -> None:
+    """Undo the failed build; if that fails too (a full disk), say so and leave the journal:
+    the next pycnb command on this root finishes the rollback before anything else."""
+    try:
+        txn.rollback()
+    except (OSError, PlatformError) as error:
+        log(
+            f"Warning: could not finish undoing the failed build ({error}); the next pycnb "
+            "command on this root will finish it first"
+        )
 
 
 def _check_app(app_dir: Path, dirs: PlatformDirs) -> Path:

@@ -47,6 +47,7 @@ __all__ = [
     "PlatformError",
     "ReservedLayerName",
     "RootBusy",
+    "RootUnusable",
     "UnknownProcessType",
     "UnmetNotInPlan",
     "UnreadableFile",
@@ -124,6 +125,19 @@ class InvalidUserEnv(PlatformError):
         return (
             f"user env var {self.name!r}: {self.reason}. Each var becomes one file in "
             "<platform>/env/ named after it."
+        )
+
+
+@dataclass(eq=False)
+class RootUnusable(PlatformError):
+    root: Path
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return (
+            f"cannot use {self.root} as the platform root: {self.reason}. Give --root a "
+            "directory this user can write to (or a path where one can be made)."
         )
 
 
