@@ -48,7 +48,8 @@ replace(layer / "bin" / "show", '#!/bin/sh\nexec cat "$(dirname "$0")/../value.t
 (layers / "launch.toml").write_text(
     '[[processes]]\ntype = "show"\ncommand = ["show"]\ndefault = true\n'
 )
-print(f"built value {value}", flush=True)
+sys.stdout.write(f"built value {value}\n")
+sys.stdout.flush()
 
 if "spawn_writer" in config:
     delay = float(config["spawn_writer"])
@@ -67,7 +68,7 @@ if "fill" in config:
                 sink.write(block)
                 sink.flush()
     except OSError as error:
-        print(f"fill: {error}", file=sys.stderr, flush=True)
+        sys.stderr.write(f"fill: {error}\n")
         sys.exit(1)
 if "sleep" in config:
     time.sleep(float(config["sleep"]))
