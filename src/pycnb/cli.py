@@ -205,7 +205,11 @@ def _run(args: argparse.Namespace) -> int:
         process_type=args.process,
         command=args.command or None,
         user_env=_user_env(args.env),
+        hold=True,
     )
+    if launch.shared_view is not None:
+        why = launch.shared_view
+        _warn(f"no private view of the image ({why}): rebuilds are refused until this app exits")
     os.chdir(launch.cwd)
     # Replace this process, as the CNB launcher does: signals and the exit code are the app's.
     os.execve(launch.executable, list(launch.argv), dict(launch.env))  # noqa: S606
@@ -220,6 +224,10 @@ def _package(args: argparse.Namespace) -> int:
     else:
         _log(f"Buildpack written to {package_buildpack(output)}")
     return 0
+
+
+def _warn(line: str) -> None:
+    print(f"pycnb: warning: {line}", file=sys.stderr, flush=True)  # noqa: T201
 
 
 def _log(line: str) -> None:

@@ -160,13 +160,15 @@ def _build(
     log("===> RESTORING")
     dirs.layers.mkdir()  # rule 40: empty, plus what restore puts back
     previous = txn.previous_image
+    # A running app's image (snapshot.py) is linked from, never taken apart.
+    pinned = txn.previous_pinned
     restored = restore(
         detected.group,
         layers_dir=dirs.layers,
         previous=previous,
         cache=None if clear_cache else CacheStore(dirs.cache),
         log=log,
-        borrow=txn.borrow,
+        borrow=None if pinned else txn.borrow,
     )
     txn.sealed(restored.seals)
     lap("restore")
@@ -195,6 +197,7 @@ def _build(
         cache_dir=txn.cache_staging,
         log=log,
         restored=restored.seals,
+        previous_pinned=pinned,
     )
     txn.commit(exported.moves, exported.carried)
     lap("export")

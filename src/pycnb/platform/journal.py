@@ -57,6 +57,7 @@ from pycnb.platform.fstree import (
     sync_tree,
 )
 from pycnb.platform.seals import LayerSeal, check_seal, read_seal, write_seal
+from pycnb.platform.snapshot import collect_retired, is_pinned, retire
 from pycnb.platform.stores import CacheStore, CarriedLayer, ImageStore
 
 __all__ = ["RollbackReport", "Transaction", "pending", "recover"]
@@ -199,9 +200,16 @@ class Transaction:
         """The image being replaced, where it waits during the build."""
         return ImageStore(self._dirs.prev / "image", self._dirs.prev / "layers")
 
+    @property
+    def previous_pinned(self) -> bool:
+        """Whether a running launch pins the image being replaced (`snapshot.py`): then the
+        build must neither take its layers nor delete them."""
+        return is_pinned(self._dirs.prev / "image")
+
     @classmethod
     def begin(cls, dirs: PlatformDirs, log: Callable[[str], None]) -> Transaction:
         txn = cls(dirs, log)
+        collect_retired(dirs, log)
         remove(dirs.txn)
         remove(dirs.prev)
         dirs.txn.mkdir(parents=True)
@@ -275,6 +283,8 @@ class Transaction:
                 dirs.cache.rename(old_cache)
             self.cache_staging.rename(dirs.cache)
         remove(old_cache)
+        if is_pinned(dirs.prev / "image"):
+            retire(dirs, dirs.prev)  # a running app still uses it; a later build deletes it
         remove(dirs.prev)
         self._reseal()
         remove(dirs.txn)
