@@ -52,6 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except OSError as error:
+        # The file system said no (full, read-only, a path that is a file): say where, and
+        # never with a traceback. Our own errors above already name the fix.
+        where = f": {error.filename}" if error.filename else ""
+        print(f"pycnb: error: {error.strerror or error}{where}", file=sys.stderr)  # noqa: T201
+        return 1
     return code
 
 

@@ -11,6 +11,8 @@ previous image is back in place (rule 19).
 from __future__ import annotations
 
 import os
+import shutil
+import stat
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +28,13 @@ from pycnb.platform.env import (
     read_platform_env,
     write_platform_env,
 )
-from pycnb.platform.errors import AppNotFound, OverlappingDirs, PlatformError
+from pycnb.platform.errors import (
+    AppNotCopied,
+    AppNotFound,
+    AppSpecialFiles,
+    OverlappingDirs,
+    PlatformError,
+)
 from pycnb.platform.export import ExportedLayer, export
 from pycnb.platform.fstree import copy_app, remove
 from pycnb.platform.guard import guarded, sigterm_as_interrupt
@@ -139,7 +147,7 @@ def _build(
         durations[phase] = now - phase_start
         phase_start = now
 
-    copy_app(app, dirs.workspace)  # rule 40: a fresh copy every build
+    _copy_app(app, dirs.workspace)  # rule 40: a fresh copy every build
     base = base_build_env(host_env)
     user_env = read_platform_env(dirs.platform)
     lap("copy")
@@ -240,7 +248,7 @@ def run_detect(
         scratch = dirs.tmp / "detect-only"
         remove(dirs.tmp)
         try:
-            copy_app(app, scratch / "workspace")
+            _copy_app(app, scratch / "workspace")
             write_platform_env(scratch / "platform", user_env)
             log("===> DETECTING")
             return detect(
@@ -269,6 +277,42 @@ def _roll_back(txn: Transaction, log: Callable[[str], None]) -> None:
             f"Warning: could not finish undoing the failed build ({error}); the next pycnb "
             "command on this root will finish it first"
         )
+
+
+_SPECIAL = {
+    stat.S_IFIFO: "named pipe (FIFO)",
+    stat.S_IFSOCK: "socket",
+    stat.S_IFCHR: "character device",
+    stat.S_IFBLK: "block device",
+}
+
+
+def _copy_app(app: Path, workspace: Path) -> None:
+    """Copy the app, refusing what an image cannot hold (copying a FIFO would block forever)
+    and turning I/O errors into a message that names the file."""
+    special = []
+    for directory, _dirs, files in os.walk(app, onerror=_walk_error):
+        for name in files:
+            path = Path(directory) / name
+            try:
+                kind = _SPECIAL.get(stat.S_IFMT(path.lstat().st_mode))
+            except OSError as error:
+                raise AppNotCopied(path, error.strerror or str(error)) from None
+            if kind is not None:
+                special.append((path, kind))
+    if special:
+        raise AppSpecialFiles(app, tuple(special))
+    try:
+        copy_app(app, workspace)
+    except shutil.Error as errors:
+        source, _destination, reason = errors.args[0][0]
+        raise AppNotCopied(Path(source), str(reason)) from None
+    except OSError as error:
+        raise AppNotCopied(Path(error.filename or app), error.strerror or str(error)) from None
+
+
+def _walk_error(error: OSError) -> None:
+    raise AppNotCopied(Path(error.filename or "?"), error.strerror or str(error))
 
 
 def _check_app(app_dir: Path, dirs: PlatformDirs) -> Path:

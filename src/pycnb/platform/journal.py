@@ -291,6 +291,13 @@ class Transaction:
 
     def _roll_back(self, journal: _Journal) -> RollbackReport:
         dirs = self._dirs
+        # Free space before writing anything: a build that filled the disk must still be
+        # undone. Its staging and its copy of the app hold nothing the judging below needs.
+        remove(self.image_staging)
+        remove(self.cache_staging)
+        workspace = dirs.root / "workspace"
+        if "workspace" not in journal.parked or os.path.lexists(dirs.prev / "workspace"):
+            remove(workspace)
         # Judge first: giving a layer back links the cache's files again, which changes the
         # link counts the seals tell deletions from in-place writes by.
         modified = self._judge_seals(journal)
