@@ -152,3 +152,14 @@ def test_full_disk_while_copying_the_app_keeps_the_previous_image(
     assert faults.shown() == "one"
     big.unlink()
     faults.assert_healthy("one")
+
+
+def test_platform_env_holding_credentials_is_private(faults: Faults) -> None:
+    faults.configure("one")
+    result = faults.pycnb("build", "--env", "PIP_INDEX_URL=https://user:s3cret@index.invalid/")
+    assert result.code == 0, result.text
+    env_dir = faults.root / "platform" / "env"
+    assert env_dir.stat().st_mode & 0o777 == 0o700
+    modes = {p.name: p.stat().st_mode & 0o777 for p in env_dir.iterdir()}
+    assert modes["PIP_INDEX_URL"] == 0o600
+    assert all(mode == 0o600 for mode in modes.values())
