@@ -39,3 +39,23 @@ def test_two_rebuilds_while_the_app_runs(faults: Faults) -> None:
     finally:
         run.kill()
         run.communicate(timeout=30)
+
+
+def test_rebuild_editing_restored_files_in_place_cannot_reach_the_running_app(
+    faults: Faults,
+) -> None:
+    assert faults.build("one").code == 0
+    started, go = faults.tmp / "started", faults.tmp / "go"
+    script = f'touch "{started}"; while [ ! -e "{go}" ]; do sleep 0.05; done; show'
+    run = faults.start("run", "--", "timeout", "60", "sh", "-c", script)
+    wait_for(started.exists, "the app to start")
+    # The rebuild writes into its restored value.txt in place: with the running app's image
+    # pinned, that file is a copy, not a link to the image's.
+    rebuilt = faults.build("two", append="edited in place\n")
+    assert rebuilt.code == 0, rebuilt.text
+    go.touch()
+    out, err = run.communicate(timeout=60)
+    assert run.returncode == 0, out + err
+    assert out == "one\n"
+    assert faults.shown() == "two"
+    faults.assert_healthy("two")

@@ -177,6 +177,7 @@ def _build(
         cache=None if clear_cache else CacheStore(dirs.cache),
         log=log,
         borrow=None if pinned else txn.borrow,
+        copy_shared=pinned,
     )
     txn.sealed(restored.seals)
     lap("restore")

@@ -88,7 +88,7 @@ class TamperedFile(Exception):
 
 
 def link_tree(
-    source: Path, destination: Path, *, trusted_until_ns: int | None = None
+    source: Path, destination: Path, *, trusted_until_ns: int | None = None, copy: bool = False
 ) -> list[LinkedFile]:
     """Recreate `source`'s directories at `destination` and hard-link every other entry.
 
@@ -97,6 +97,9 @@ def link_tree(
     moves its directory's ctime, so a file deleted from the tree is caught as surely as one
     written to, at the cost of one comparison per directory. The caller removes the partial
     destination.
+
+    With `copy`, files are copied instead (symlinks recreated): nothing written to the
+    destination, in place or not, can then reach the source's inodes.
     """
     linked: list[LinkedFile] = []
     dir_modes: list[tuple[str, int]] = []
@@ -120,7 +123,10 @@ def link_tree(
                     dir_modes.append((dst, st.st_mode))
                     stack.append((entry.path, dst, f"{relative}/"))
                     continue
-                os.link(entry.path, dst, follow_symlinks=False)
+                if copy:
+                    shutil.copy2(entry.path, dst, follow_symlinks=False)  # a symlink as such
+                else:
+                    os.link(entry.path, dst, follow_symlinks=False)
                 linked.append(LinkedFile(relative, st))
     # Modes last, deepest first: a read-only directory must still accept its entries.
     for path, mode in reversed(dir_modes):

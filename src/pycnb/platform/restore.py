@@ -85,6 +85,7 @@ class _Sources:
     sealed_at: int | None
     borrow: Borrow | None
     log: Callable[[str], None]
+    copy_shared: bool = False
 
 
 def restore(
@@ -95,9 +96,12 @@ def restore(
     cache: CacheStore | None,
     log: Callable[[str], None],
     borrow: Borrow | None = None,
+    copy_shared: bool = False,
 ) -> RestoreResult:
     """Restore into `layers_dir`. With `borrow`, a cached launch layer whose copy in `previous`
-    is exactly the cache's tree is moved from there through `borrow` rather than linked."""
+    is exactly the cache's tree is moved from there through `borrow` rather than linked. With
+    `copy_shared` (a running app uses `previous`, see `snapshot.py`), the layers whose files
+    `previous` shares are copied, not linked, so that no write of this build can reach it."""
     cache_records = cache.read() if cache is not None else Records()
     sealed_at = cache.sealed_at() if cache is not None else None
     if cache_records.buildpacks and sealed_at is None:
@@ -111,6 +115,7 @@ def restore(
         sealed_at=sealed_at,
         borrow=borrow,
         log=log,
+        copy_shared=copy_shared,
     )
     restored: list[RestoredLayer] = []
     seals: list[LayerSeal] = []
@@ -171,6 +176,7 @@ def _restore_layer(
             bp_dir,
             sources.sealed_at,
             shared=item.source == "image",
+            copy=item.source == "image" and sources.copy_shared,
         )
         if isinstance(seal, str):
             sources.log(
@@ -222,6 +228,7 @@ def _link_contents(
     sealed_at: int | None,
     *,
     shared: bool,
+    copy: bool = False,
 ) -> LayerSeal | str:
     """The seal of the linked layer, or why the cache's copy cannot be trusted (then the layer
     is dropped from the cache)."""
@@ -229,7 +236,7 @@ def _link_contents(
     destination = bp_dir / layer
     bp_dir.mkdir(parents=True, exist_ok=True)
     try:
-        linked = link_tree(source, destination, trusted_until_ns=sealed_at)
+        linked = link_tree(source, destination, trusted_until_ns=sealed_at, copy=copy)
     except TamperedFile as tampered:
         # A file's ctime means it was written, a directory's that an entry was added,
         # deleted or renamed: either way, not the tree the cache recorded.
@@ -238,8 +245,9 @@ def _link_contents(
     except FileNotFoundError:
         reason = "its files went missing"
     else:
+        # A copy shares nothing with the image: its seal only has to cover the cache.
         return LayerSeal.from_linked(
-            buildpack_id, layer, source, shared_with_image=shared, linked=linked
+            buildpack_id, layer, source, shared_with_image=shared and not copy, linked=linked
         )
     remove(destination)
     cache.drop(buildpack_id, layer)

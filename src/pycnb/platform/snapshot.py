@@ -9,8 +9,9 @@ So a launch *pins* its generation: it holds a shared `flock` on the generation's
 directory, inherited by the app across exec and by everything the app starts, and so held
 exactly as long as any of them runs. The build respects a pin:
 
-- it never borrows a pinned generation's layers (restore links from the cache instead) and never
-  moves them into the new image (export links them);
+- it never borrows a pinned generation's layers and never moves them into the new image (export
+  links them); restore copies the cached layers whose files the pinned generation shares instead
+  of linking them, so not even an in-place write of the rebuild reaches the running app;
 - at commit it retires a pinned generation to `<root>/retired/<id>/` instead of deleting it; a
   later build deletes each retired generation once nothing pins it.
 

@@ -9,7 +9,8 @@ It writes one `launch = true, cache = true` layer `data` whose `bin/show` prints
     {"sleep": SECONDS}         then block that long: a long step to be killed inside
     {"fill": "PATH"}           write zeros into PATH (relative to the layer) until the disk
                                is full, then fail with the error
-    {"append": TEXT}           append TEXT to the restored value.txt in place (same inode)
+    {"append": TEXT}           first append TEXT to the restored value.txt in place (the same
+                               inode), then exit at once if "exit" is given
     {"exit": CODE}             then exit with CODE
 """
 
@@ -38,7 +39,8 @@ layer = layers / "data"
 if "append" in config and (layer / "value.txt").exists():
     with (layer / "value.txt").open("a") as in_place:  # the restored inode itself
         in_place.write(config["append"])
-    sys.exit(int(config.get("exit", 1)))
+    if "exit" in config:
+        sys.exit(int(config["exit"]))
 (layer / "bin").mkdir(parents=True, exist_ok=True)
 replace(layer / "value.txt", value + "\n")
 replace(layer / "bin" / "show", '#!/bin/sh\nexec cat "$(dirname "$0")/../value.txt"\n', 0o755)

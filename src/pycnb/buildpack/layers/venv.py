@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import shlex
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -45,6 +46,7 @@ from pycnb.buildpack.groups import GroupSelection
 from pycnb.buildpack.layers.invalidation import changed_inputs
 from pycnb.buildpack.layers.pip import Pip
 from pycnb.buildpack.layers.python import PythonRuntime
+from pycnb.buildpack.layers.settings_key import settings_key
 from pycnb.buildpack.output import Output
 from pycnb.buildpack.package_manager import PackageManager
 from pycnb.buildpack.process import CommandFailed, run_captured, run_streamed
@@ -319,7 +321,7 @@ def install_dependencies(
         project_digest=inputs.project_digest,
         groups=inputs.groups.key,
         installer_settings_digest=settings_digest(
-            env, prefix=_SETTINGS_PREFIX[inputs.package_manager]
+            env, prefix=_SETTINGS_PREFIX[inputs.package_manager], key=settings_key(ctx)
         ),
         arch=ctx.target.arch,
         distro_name=ctx.target.distro_name or "",
@@ -566,8 +568,10 @@ def install_with_pip(
 # --- digests ---------------------------------------------------------------------------------
 
 
-def settings_digest(env: Mapping[str, str], *, prefix: str) -> str:
-    digest = hashlib.sha256()
+def settings_digest(env: Mapping[str, str], *, prefix: str, key: bytes) -> str:
+    """An HMAC, not a plain hash: the settings may hold credentials and the digest is in the
+    image's metadata; without the key (`settings_key.py`) it confirms no guess."""
+    digest = hmac.new(key, digestmod=hashlib.sha256)
     for name in sorted(name for name in env if name.startswith(prefix)):
         digest.update(f"{name}\0{env[name]}\0".encode(errors="surrogateescape"))
     return digest.hexdigest()
