@@ -3,6 +3,7 @@ a process of another can still write."""
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from pathlib import Path
@@ -83,3 +84,43 @@ def test_buildpack_straggler_is_stopped_before_export(faults: Faults) -> None:
     time.sleep(1.0)
     assert list(Path(faults.root).rglob("late.txt")) == []
     assert faults.shown() == "one"
+
+
+def test_killed_build_and_guardian_leftovers_are_reaped_by_the_next_build(faults: Faults) -> None:
+    # `kill -9` of every pycnb process, the guardian included: the buildpack's own process dies
+    # with the CLI, but its grandchild survives; the next build must stop it before anything.
+    assert faults.build("one").code == 0
+    ready = faults.tmp / "ready"
+    faults.configure("two", spawn_writer=3.0, ready=str(ready), sleep=60)
+    build = faults.start("build")
+    wait_for(ready.exists, "the buildpack to start its grandchild")
+    guardians = [pid for pid in processes_with("_guardian.py") if pid in _of_root(faults)]
+    assert len(guardians) == 1
+    os.kill(guardians[0], signal.SIGKILL)
+    build.kill()
+    build.wait(timeout=30)  # not communicate(): the grandchild holds the output pipe open
+    time.sleep(0.2)
+    assert "sleep 3.0" in _commands(faults)  # the orphan, still due to write
+    retry = faults.build("three")
+    assert retry.code == 0, retry.text
+    assert "an interrupted build left running" in retry.text
+    assert "sleep 3.0" not in _commands(faults)
+    time.sleep(3.5)  # past the moment the grandchild would have written
+    assert list(faults.root.rglob("late.txt")) == []
+    assert faults.shown() == "three"
+    build.communicate(timeout=30)
+
+
+def _of_root(faults: Faults) -> list[int]:
+    return processes_with(str(faults.root))
+
+
+def _commands(faults: Faults) -> str:
+    """The command lines of the live processes that mention the root."""
+    texts = []
+    for pid in _of_root(faults):
+        try:
+            texts.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    return "\n".join(texts)

@@ -14,7 +14,8 @@ import os
 import shutil
 import stat
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from pycnb.platform.errors import (
 )
 from pycnb.platform.export import ExportedLayer, export
 from pycnb.platform.fstree import copy_app, remove
-from pycnb.platform.guard import guarded, sigterm_as_interrupt
+from pycnb.platform.guard import guarded, reap_leftovers, sigterm_as_interrupt
 from pycnb.platform.journal import Transaction, recover
 from pycnb.platform.lock import root_lock
 from pycnb.platform.processes import Process
@@ -97,7 +98,7 @@ def run_build(
     with (
         sigterm_as_interrupt(),
         root_lock(dirs, exclusive=True) as lock_fd,
-        guarded(lock_fd),
+        _guarded(dirs, lock_fd, log),
     ):
         recover(dirs, log)
         remove(dirs.tmp)
@@ -243,7 +244,7 @@ def run_detect(
     with (
         sigterm_as_interrupt(),
         root_lock(dirs, exclusive=True) as lock_fd,
-        guarded(lock_fd),
+        _guarded(dirs, lock_fd, log),
     ):
         recover(dirs, log)
         scratch = dirs.tmp / "detect-only"
@@ -266,6 +267,14 @@ def run_detect(
             )
         finally:
             remove(dirs.tmp)
+
+
+@contextmanager
+def _guarded(dirs: PlatformDirs, lock_fd: int | None, log: Callable[[str], None]) -> Iterator[None]:
+    """No process of an earlier build still runs, and every one of this build is owned."""
+    reap_leftovers(dirs.sessions, log)
+    with guarded(lock_fd, dirs.sessions):
+        yield
 
 
 def _roll_back(txn: Transaction, log: Callable[[str], None]) -> None:

@@ -14,7 +14,14 @@ terminal's Ctrl-C directly: the platform decides how they stop. Three layers mak
   then waits until none of their processes is left before it lets go of the lock. So a later
   build cannot begin, let alone commit, while a process of an earlier one can still write.
 
-What escapes: a process that leaves its group with setsid() (a daemon) and outlives the build.
+And a fourth, for when even the guardian was killed (a `kill -9` of every pycnb process): the
+build records each group's session in `<root>/sessions` as it starts, and the next build on the
+root kills whatever still runs in those sessions before it does anything else (`reap_leftovers`).
+Buildpack programs are session leaders (`start_new_session`), so a session id is theirs for as
+long as any process of it lives.
+
+What escapes: a process that starts a session of its own (setsid(), a daemon) and outlives the
+build.
 """
 
 from __future__ import annotations
@@ -32,7 +39,14 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-__all__ = ["BuildInterrupted", "Guard", "guarded", "run_guarded", "sigterm_as_interrupt"]
+__all__ = [
+    "BuildInterrupted",
+    "Guard",
+    "guarded",
+    "reap_leftovers",
+    "run_guarded",
+    "sigterm_as_interrupt",
+]
 
 _PR_SET_PDEATHSIG = 1
 _GRACE_SECONDS = 5.0
@@ -46,9 +60,10 @@ class BuildInterrupted(KeyboardInterrupt):
 class Guard:
     """The running build's guardian, told about each process group as it starts and ends."""
 
-    def __init__(self, lock_fd: int | None) -> None:
+    def __init__(self, lock_fd: int | None, record: Path | None = None) -> None:
+        self._record = record
         self._process = subprocess.Popen(
-            [sys.executable, "-I", "-S", str(_GUARDIAN)],
+            [sys.executable, "-I", "-S", str(_GUARDIAN), *([str(record)] if record else [])],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -63,6 +78,9 @@ class Guard:
             self._pipe.flush()
 
     def register(self, group: int) -> None:
+        if self._record is not None:
+            with self._record.open("a", encoding="ascii") as record:
+                record.write(f"{group}\n")
         self._send(f"+{group}")
 
     def unregister(self, group: int) -> None:
@@ -74,16 +92,19 @@ class Guard:
             self._pipe.close()
             self._pipe = None
         self._process.wait()
+        if self._record is not None:
+            self._record.unlink(missing_ok=True)
 
 
 _current: Guard | None = None
 
 
 @contextmanager
-def guarded(lock_fd: int | None) -> Iterator[Guard]:
-    """Start a guardian holding `lock_fd` for the programs `run_guarded` starts meanwhile."""
+def guarded(lock_fd: int | None, record: Path | None = None) -> Iterator[Guard]:
+    """Start a guardian holding `lock_fd` for the programs `run_guarded` starts meanwhile;
+    `record` is where their sessions are written down for `reap_leftovers`."""
     global _current  # noqa: PLW0603 - one build per process; detect and build both need it
-    guard = Guard(lock_fd)
+    guard = Guard(lock_fd, record)
     previous, _current = _current, guard
     try:
         yield guard
@@ -174,3 +195,38 @@ def run_guarded(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path) -> in
         if guard is not None:
             guard.unregister(process.pid)
     return status
+
+
+def _in_sessions(sessions: set[int]) -> list[int]:
+    """Live (non-zombie) processes whose session is one of `sessions`, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_bytes()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp session ...: comm may hold spaces and parentheses.
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if fields[0] != b"Z" and int(fields[3]) in sessions:
+            found.append(int(entry.name))
+    return found
+
+
+def reap_leftovers(record: Path, log: Callable[[str], None]) -> None:
+    """Kill what an earlier build on this root left running, if its guardian died with it.
+    Call it holding the root's lock exclusively, before anything else."""
+    try:
+        text = record.read_text(encoding="ascii")
+    except FileNotFoundError:
+        return
+    sessions = {int(line) for line in text.split() if line.isdigit()}
+    deadline = time.monotonic() + _GRACE_SECONDS
+    while (alive := _in_sessions(sessions)) and time.monotonic() < deadline:
+        log(f"Stopping {len(alive)} process(es) an interrupted build left running")
+        for pid in alive:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
+    record.unlink(missing_ok=True)

@@ -436,7 +436,8 @@ def _move_all(moves: Sequence[Move]) -> None:
 
 def pending(dirs: PlatformDirs) -> bool:
     """Whether an interrupted build left work for `recover`."""
-    return any(p.exists() for p in (_journal_path(dirs), dirs.prev, dirs.txn, dirs.tmp))
+    leftovers = (_journal_path(dirs), dirs.prev, dirs.txn, dirs.tmp, dirs.sessions)
+    return any(p.exists() for p in leftovers)
 
 
 def recover(dirs: PlatformDirs, log: Callable[[str], None]) -> None:

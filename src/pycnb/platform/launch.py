@@ -31,6 +31,7 @@ from pycnb.platform.errors import (
     UnknownProcessType,
 )
 from pycnb.platform.exec_d import run_exec_d
+from pycnb.platform.guard import reap_leftovers
 from pycnb.platform.journal import pending, recover
 from pycnb.platform.lock import root_lock
 from pycnb.platform.processes import Process, process_argv, read_launch_metadata
@@ -111,6 +112,7 @@ def _settled(dirs: PlatformDirs) -> Iterator[None]:
             yield
             return
     with root_lock(dirs, exclusive=True):
+        reap_leftovers(dirs.sessions, lambda _line: None)
         recover(dirs, lambda _line: None)
         yield
 
