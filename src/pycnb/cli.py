@@ -52,6 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except OSError as error:
+        # The file system said no (full, read-only, a path that is a file): say where, and
+        # never with a traceback. Our own errors above already name the fix.
+        where = f": {error.filename}" if error.filename else ""
+        print(f"pycnb: error: {error.strerror or error}{where}", file=sys.stderr)  # noqa: T201
+        return 1
     return code
 
 
@@ -205,7 +211,11 @@ def _run(args: argparse.Namespace) -> int:
         process_type=args.process,
         command=args.command or None,
         user_env=_user_env(args.env),
+        hold=True,
     )
+    if launch.shared_view is not None:
+        why = launch.shared_view
+        _warn(f"no private view of the image ({why}): rebuilds are refused until this app exits")
     os.chdir(launch.cwd)
     # Replace this process, as the CNB launcher does: signals and the exit code are the app's.
     os.execve(launch.executable, list(launch.argv), dict(launch.env))  # noqa: S606
@@ -220,6 +230,10 @@ def _package(args: argparse.Namespace) -> int:
     else:
         _log(f"Buildpack written to {package_buildpack(output)}")
     return 0
+
+
+def _warn(line: str) -> None:
+    print(f"pycnb: warning: {line}", file=sys.stderr, flush=True)  # noqa: T201
 
 
 def _log(line: str) -> None:

@@ -11,8 +11,11 @@ previous image is back in place (rule 19).
 from __future__ import annotations
 
 import os
+import shutil
+import stat
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,9 +29,16 @@ from pycnb.platform.env import (
     read_platform_env,
     write_platform_env,
 )
-from pycnb.platform.errors import AppNotFound, OverlappingDirs
+from pycnb.platform.errors import (
+    AppNotCopied,
+    AppNotFound,
+    AppSpecialFiles,
+    OverlappingDirs,
+    PlatformError,
+)
 from pycnb.platform.export import ExportedLayer, export
 from pycnb.platform.fstree import copy_app, remove
+from pycnb.platform.guard import guarded, reap_leftovers, sigterm_as_interrupt
 from pycnb.platform.journal import Transaction, recover
 from pycnb.platform.lock import root_lock
 from pycnb.platform.processes import Process
@@ -85,7 +95,11 @@ def run_build(
     check_user_env(user_env)
     host_env = os.environ if host_env is None else host_env
     target = host_target() if target is None else target
-    with root_lock(dirs, exclusive=True):
+    with (
+        sigterm_as_interrupt(),
+        root_lock(dirs, exclusive=True) as lock_fd,
+        _guarded(dirs, lock_fd, log),
+    ):
         recover(dirs, log)
         remove(dirs.tmp)
         dirs.tmp.mkdir(parents=True)
@@ -103,7 +117,7 @@ def run_build(
                 log=log,
             )
         except BaseException:
-            txn.rollback()
+            _roll_back(txn, log)
             raise
         finally:
             remove(dirs.tmp)
@@ -134,7 +148,7 @@ def _build(
         durations[phase] = now - phase_start
         phase_start = now
 
-    copy_app(app, dirs.workspace)  # rule 40: a fresh copy every build
+    _copy_app(app, dirs.workspace)  # rule 40: a fresh copy every build
     base = base_build_env(host_env)
     user_env = read_platform_env(dirs.platform)
     lap("copy")
@@ -155,13 +169,16 @@ def _build(
     log("===> RESTORING")
     dirs.layers.mkdir()  # rule 40: empty, plus what restore puts back
     previous = txn.previous_image
+    # A running app's image (snapshot.py) is linked from, never taken apart.
+    pinned = txn.previous_pinned
     restored = restore(
         detected.group,
         layers_dir=dirs.layers,
         previous=previous,
         cache=None if clear_cache else CacheStore(dirs.cache),
         log=log,
-        borrow=txn.borrow,
+        borrow=None if pinned else txn.borrow,
+        copy_shared=pinned,
     )
     txn.sealed(restored.seals)
     lap("restore")
@@ -190,6 +207,7 @@ def _build(
         cache_dir=txn.cache_staging,
         log=log,
         restored=restored.seals,
+        previous_pinned=pinned,
     )
     txn.commit(exported.moves, exported.carried)
     lap("export")
@@ -223,12 +241,16 @@ def run_detect(
     check_user_env(user_env)
     host_env = os.environ if host_env is None else host_env
     target = host_target() if target is None else target
-    with root_lock(dirs, exclusive=True):
+    with (
+        sigterm_as_interrupt(),
+        root_lock(dirs, exclusive=True) as lock_fd,
+        _guarded(dirs, lock_fd, log),
+    ):
         recover(dirs, log)
         scratch = dirs.tmp / "detect-only"
         remove(dirs.tmp)
         try:
-            copy_app(app, scratch / "workspace")
+            _copy_app(app, scratch / "workspace")
             write_platform_env(scratch / "platform", user_env)
             log("===> DETECTING")
             return detect(
@@ -245,6 +267,62 @@ def run_detect(
             )
         finally:
             remove(dirs.tmp)
+
+
+@contextmanager
+def _guarded(dirs: PlatformDirs, lock_fd: int | None, log: Callable[[str], None]) -> Iterator[None]:
+    """No process of an earlier build still runs, and every one of this build is owned."""
+    reap_leftovers(dirs.sessions, log)
+    with guarded(lock_fd, dirs.sessions):
+        yield
+
+
+def _roll_back(txn: Transaction, log: Callable[[str], None]) -> None:
+    """Undo the failed build; if that fails too (a full disk), say so and leave the journal:
+    the next pycnb command on this root finishes the rollback before anything else."""
+    try:
+        txn.rollback()
+    except (OSError, PlatformError) as error:
+        log(
+            f"Warning: could not finish undoing the failed build ({error}); the next pycnb "
+            "command on this root will finish it first"
+        )
+
+
+_SPECIAL = {
+    stat.S_IFIFO: "named pipe (FIFO)",
+    stat.S_IFSOCK: "socket",
+    stat.S_IFCHR: "character device",
+    stat.S_IFBLK: "block device",
+}
+
+
+def _copy_app(app: Path, workspace: Path) -> None:
+    """Copy the app, refusing what an image cannot hold (copying a FIFO would block forever)
+    and turning I/O errors into a message that names the file."""
+    special = []
+    for directory, _dirs, files in os.walk(app, onerror=_walk_error):
+        for name in files:
+            path = Path(directory) / name
+            try:
+                kind = _SPECIAL.get(stat.S_IFMT(path.lstat().st_mode))
+            except OSError as error:
+                raise AppNotCopied(path, error.strerror or str(error)) from None
+            if kind is not None:
+                special.append((path, kind))
+    if special:
+        raise AppSpecialFiles(app, tuple(special))
+    try:
+        copy_app(app, workspace)
+    except shutil.Error as errors:
+        source, _destination, reason = errors.args[0][0]
+        raise AppNotCopied(Path(source), str(reason)) from None
+    except OSError as error:
+        raise AppNotCopied(Path(error.filename or app), error.strerror or str(error)) from None
+
+
+def _walk_error(error: OSError) -> None:
+    raise AppNotCopied(Path(error.filename or "?"), error.strerror or str(error))
 
 
 def _check_app(app_dir: Path, dirs: PlatformDirs) -> Path:

@@ -67,6 +67,11 @@ class PlatformDirs:
         return self.root / "prev"
 
     @property
+    def sessions(self) -> Path:
+        """The sessions of the running build's programs (see `guard.reap_leftovers`)."""
+        return self.root / "sessions"
+
+    @property
     def tmp(self) -> Path:
         """Scratch space: plan files, detect-only workspaces. Wiped by every build."""
         return self.root / "tmp"

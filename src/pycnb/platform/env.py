@@ -96,13 +96,19 @@ def check_user_env(user_env: Mapping[str, str]) -> None:
 
 
 def write_platform_env(platform_dir: Path, user_env: Mapping[str, str]) -> None:
-    """Replace `<platform>/env/` with one file per var, contents verbatim (no trailing newline)."""
+    """Replace `<platform>/env/` with one file per var, contents verbatim (no trailing newline).
+
+    Only this user may read them (0700 dir, 0600 files): `--env` passes credentials too."""
     env_dir = platform_dir / "env"
     staging = platform_dir / "env.new"
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    staging.mkdir(parents=True, mode=0o700)
+    staging.chmod(0o700)  # mkdir's mode is filtered by the umask
     for name, value in user_env.items():
-        (staging / name).write_bytes(value.encode("utf-8", errors="surrogateescape"))
+        # Created 0600, never readable by others even for a moment.
+        fd = os.open(staging / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as file:
+            file.write(value.encode("utf-8", errors="surrogateescape"))
     shutil.rmtree(env_dir, ignore_errors=True)
     staging.rename(env_dir)
 

@@ -16,7 +16,9 @@ from typing import ClassVar
 
 __all__ = [
     "AppModifiedByDetect",
+    "AppNotCopied",
     "AppNotFound",
+    "AppSpecialFiles",
     "BuildpackFailed",
     "BuildpackNotFound",
     "BuildpackNotRunnable",
@@ -47,6 +49,7 @@ __all__ = [
     "PlatformError",
     "ReservedLayerName",
     "RootBusy",
+    "RootUnusable",
     "UnknownProcessType",
     "UnmetNotInPlan",
     "UnreadableFile",
@@ -95,6 +98,35 @@ class AppNotFound(PlatformError):
 
 
 @dataclass(eq=False)
+class AppSpecialFiles(PlatformError):
+    app: Path
+    found: tuple[tuple[Path, str], ...]  # each path with its kind ("named pipe (FIFO)", ...)
+
+    @property
+    def message(self) -> str:
+        listed = _listing([f"{path} ({kind})" for path, kind in self.found])
+        return (
+            f"the app directory {self.app} holds files that are not regular files, "
+            f"directories or symlinks, which an image cannot hold:\n{listed}\n"
+            "Remove them from the app directory (a socket or pipe a running program left "
+            "there is usually safe to delete once it has stopped)."
+        )
+
+
+@dataclass(eq=False)
+class AppNotCopied(PlatformError):
+    path: Path
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return (
+            f"cannot copy the app into the workspace: {self.path}: {self.reason}. Make the app "
+            f"directory readable by this user, or free space where the root lives. {_UNCHANGED}"
+        )
+
+
+@dataclass(eq=False)
 class OverlappingDirs(PlatformError):
     app: Path
     root: Path
@@ -124,6 +156,19 @@ class InvalidUserEnv(PlatformError):
         return (
             f"user env var {self.name!r}: {self.reason}. Each var becomes one file in "
             "<platform>/env/ named after it."
+        )
+
+
+@dataclass(eq=False)
+class RootUnusable(PlatformError):
+    root: Path
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return (
+            f"cannot use {self.root} as the platform root: {self.reason}. Give --root a "
+            "directory this user can write to (or a path where one can be made)."
         )
 
 

@@ -88,6 +88,7 @@ class _Staging:
     previous_records: Records
     restored: dict[tuple[str, str], LayerSeal]  # what restore linked or borrowed, by layer
     log: Callable[[str], None]
+    previous_pinned: bool = False
     exported: list[ExportedLayer] = field(default_factory=list)
     cached: list[str] = field(default_factory=list)
     moves: list[tuple[Path, Path]] = field(default_factory=list)
@@ -105,10 +106,13 @@ def export(
     cache_dir: Path,
     log: Callable[[str], None],
     restored: Sequence[LayerSeal] = (),
+    previous_pinned: bool = False,
 ) -> ExportResult:
     """Stage the new image metadata in `image_dir` and the new cache in `cache_dir`; leave in
     `dirs.layers` exactly the image's layers. `restored`, restore's seals, says which old cache
-    copies the build's layers came from: those are carried over rather than linked again."""
+    copies the build's layers came from: those are carried over rather than linked again.
+    `previous_pinned`: a running app uses the previous image, so reused layers are linked from
+    it rather than moved out of it."""
     staging = _Staging(
         image=ImageStore(image_dir, dirs.layers),
         cache=CacheStore(cache_dir),
@@ -116,6 +120,7 @@ def export(
         previous_records=previous.read() if previous.exists() else Records(),
         restored={(seal.buildpack_id, seal.layer): seal for seal in restored},
         log=log,
+        previous_pinned=previous_pinned,
     )
     # Check everything that can fail before changing anything, so a failed export leaves the
     # build's layers (and what they share with the cache) as they were.
@@ -255,7 +260,9 @@ def _export_launch_layer(
         raise CannotReuseLayer(descriptor.id, layer.name)
     previous, source = reusable
     staging.log(f"Reusing layer {identifier!r}")
-    if source == staging.previous.layer_dir(descriptor.id, layer.name):
+    if source == staging.previous.layer_dir(descriptor.id, layer.name) and not (
+        staging.previous_pinned
+    ):
         staging.moves.append((source, layer.path))
     else:
         # The cache's copy must stay where it is until the commit point, and its directories

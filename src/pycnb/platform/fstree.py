@@ -81,23 +81,33 @@ class LinkedFile:
 
 
 class TamperedFile(Exception):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, relative: str = "") -> None:
         super().__init__(str(path))
         self.path = path
+        self.relative = relative  # within the tree; "" for its root
 
 
 def link_tree(
-    source: Path, destination: Path, *, trusted_until_ns: int | None = None
+    source: Path, destination: Path, *, trusted_until_ns: int | None = None, copy: bool = False
 ) -> list[LinkedFile]:
     """Recreate `source`'s directories at `destination` and hard-link every other entry.
 
     With `trusted_until_ns`, any entry whose ctime is later raises TamperedFile: it was changed
-    after the tree was sealed. The caller removes the partial destination.
+    after the tree was sealed. Directories count too: adding, deleting or renaming an entry
+    moves its directory's ctime, so a file deleted from the tree is caught as surely as one
+    written to, at the cost of one comparison per directory. The caller removes the partial
+    destination.
+
+    With `copy`, files are copied instead (symlinks recreated): nothing written to the
+    destination, in place or not, can then reach the source's inodes.
     """
     linked: list[LinkedFile] = []
     dir_modes: list[tuple[str, int]] = []
+    root = os.lstat(source)
+    if trusted_until_ns is not None and root.st_ctime_ns > trusted_until_ns:
+        raise TamperedFile(source, "")
     os.mkdir(destination)
-    dir_modes.append((str(destination), os.lstat(source).st_mode))
+    dir_modes.append((str(destination), root.st_mode))
     stack = [(str(source), str(destination), "")]
     while stack:
         src_dir, dst_dir, relative_dir = stack.pop()
@@ -106,14 +116,17 @@ def link_tree(
                 dst = os.path.join(dst_dir, entry.name)
                 relative = f"{relative_dir}{entry.name}"
                 st = entry.stat(follow_symlinks=False)
+                if trusted_until_ns is not None and st.st_ctime_ns > trusted_until_ns:
+                    raise TamperedFile(Path(entry.path), relative)
                 if stat.S_ISDIR(st.st_mode):
                     os.mkdir(dst)
                     dir_modes.append((dst, st.st_mode))
                     stack.append((entry.path, dst, f"{relative}/"))
                     continue
-                if trusted_until_ns is not None and st.st_ctime_ns > trusted_until_ns:
-                    raise TamperedFile(Path(entry.path))
-                os.link(entry.path, dst, follow_symlinks=False)
+                if copy:
+                    shutil.copy2(entry.path, dst, follow_symlinks=False)  # a symlink as such
+                else:
+                    os.link(entry.path, dst, follow_symlinks=False)
                 linked.append(LinkedFile(relative, st))
     # Modes last, deepest first: a read-only directory must still accept its entries.
     for path, mode in reversed(dir_modes):

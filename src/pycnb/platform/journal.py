@@ -57,6 +57,7 @@ from pycnb.platform.fstree import (
     sync_tree,
 )
 from pycnb.platform.seals import LayerSeal, check_seal, read_seal, write_seal
+from pycnb.platform.snapshot import collect_retired, is_pinned, retire
 from pycnb.platform.stores import CacheStore, CarriedLayer, ImageStore
 
 __all__ = ["RollbackReport", "Transaction", "pending", "recover"]
@@ -199,9 +200,16 @@ class Transaction:
         """The image being replaced, where it waits during the build."""
         return ImageStore(self._dirs.prev / "image", self._dirs.prev / "layers")
 
+    @property
+    def previous_pinned(self) -> bool:
+        """Whether a running launch pins the image being replaced (`snapshot.py`): then the
+        build must neither take its layers nor delete them."""
+        return is_pinned(self._dirs.prev / "image")
+
     @classmethod
     def begin(cls, dirs: PlatformDirs, log: Callable[[str], None]) -> Transaction:
         txn = cls(dirs, log)
+        collect_retired(dirs, log)
         remove(dirs.txn)
         remove(dirs.prev)
         dirs.txn.mkdir(parents=True)
@@ -275,12 +283,21 @@ class Transaction:
                 dirs.cache.rename(old_cache)
             self.cache_staging.rename(dirs.cache)
         remove(old_cache)
+        if is_pinned(dirs.prev / "image"):
+            retire(dirs, dirs.prev)  # a running app still uses it; a later build deletes it
         remove(dirs.prev)
         self._reseal()
         remove(dirs.txn)
 
     def _roll_back(self, journal: _Journal) -> RollbackReport:
         dirs = self._dirs
+        # Free space before writing anything: a build that filled the disk must still be
+        # undone. Its staging and its copy of the app hold nothing the judging below needs.
+        remove(self.image_staging)
+        remove(self.cache_staging)
+        workspace = dirs.root / "workspace"
+        if "workspace" not in journal.parked or os.path.lexists(dirs.prev / "workspace"):
+            remove(workspace)
         # Judge first: giving a layer back links the cache's files again, which changes the
         # link counts the seals tell deletions from in-place writes by.
         modified = self._judge_seals(journal)
@@ -419,7 +436,8 @@ def _move_all(moves: Sequence[Move]) -> None:
 
 def pending(dirs: PlatformDirs) -> bool:
     """Whether an interrupted build left work for `recover`."""
-    return any(p.exists() for p in (_journal_path(dirs), dirs.prev, dirs.txn, dirs.tmp))
+    leftovers = (_journal_path(dirs), dirs.prev, dirs.txn, dirs.tmp, dirs.sessions)
+    return any(p.exists() for p in leftovers)
 
 
 def recover(dirs: PlatformDirs, log: Callable[[str], None]) -> None:

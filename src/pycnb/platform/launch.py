@@ -31,9 +31,11 @@ from pycnb.platform.errors import (
     UnknownProcessType,
 )
 from pycnb.platform.exec_d import run_exec_d
+from pycnb.platform.guard import reap_leftovers
 from pycnb.platform.journal import pending, recover
 from pycnb.platform.lock import root_lock
 from pycnb.platform.processes import Process, process_argv, read_launch_metadata
+from pycnb.platform.snapshot import hold_generation, pin_generation
 from pycnb.platform.stores import ImageStore
 
 __all__ = ["Launch", "look_path", "prepare_launch"]
@@ -48,6 +50,8 @@ class Launch:
     env: Mapping[str, str]
     cwd: Path
     process_type: str | None  # None for a user command
+    pin: int | None = None  # with hold=True: the descriptor pinning the image (snapshot.py)
+    shared_view: str | None = None  # with hold=True: why no private view could be made
 
 
 def prepare_launch(
@@ -58,9 +62,12 @@ def prepare_launch(
     user_env: Mapping[str, str],
     args: Sequence[str] = (),
     host_env: Mapping[str, str] | None = None,
+    hold: bool = False,
 ) -> Launch:
     """Resolve a process type (or the default) with user `args`, or a user `command` run
-    directly (the launcher's `--` form)."""
+    directly (the launcher's `--` form). With `hold` (for a process about to exec the app), the
+    image is pinned and this process given a private view of it (`snapshot.py`) before the lock
+    is let go, so no build can replace it in between."""
     if command is not None and (process_type is not None or args):
         raise InvalidLaunchRequest("give either a process type (with its args) or a command")
     if command is not None and not command:
@@ -86,11 +93,13 @@ def prepare_launch(
         )
         for program in _exec_d_programs(dirs.layers, buildpack_ids, chosen_type):
             env.update(run_exec_d(program, env, dirs.workspace))
+        pinned = pin_generation(dirs.image) if hold else None
+        shared_view = hold_generation(dirs) if hold else None
     argv = process_argv(process, args) if process is not None else tuple(command or ())
     executable = look_path(argv[0], env.get("PATH", ""), dirs.workspace)
     working_dir = process.working_dir if process is not None else None
     cwd = dirs.workspace / working_dir if working_dir else dirs.workspace  # D6: relative to app
-    return Launch(executable, argv, env, cwd, chosen_type)
+    return Launch(executable, argv, env, cwd, chosen_type, pinned, shared_view)
 
 
 @contextmanager
@@ -103,6 +112,7 @@ def _settled(dirs: PlatformDirs) -> Iterator[None]:
             yield
             return
     with root_lock(dirs, exclusive=True):
+        reap_leftovers(dirs.sessions, lambda _line: None)
         recover(dirs, lambda _line: None)
         yield
 

@@ -85,6 +85,7 @@ class _Sources:
     sealed_at: int | None
     borrow: Borrow | None
     log: Callable[[str], None]
+    copy_shared: bool = False
 
 
 def restore(
@@ -95,9 +96,12 @@ def restore(
     cache: CacheStore | None,
     log: Callable[[str], None],
     borrow: Borrow | None = None,
+    copy_shared: bool = False,
 ) -> RestoreResult:
     """Restore into `layers_dir`. With `borrow`, a cached launch layer whose copy in `previous`
-    is exactly the cache's tree is moved from there through `borrow` rather than linked."""
+    is exactly the cache's tree is moved from there through `borrow` rather than linked. With
+    `copy_shared` (a running app uses `previous`, see `snapshot.py`), the layers whose files
+    `previous` shares are copied, not linked, so that no write of this build can reach it."""
     cache_records = cache.read() if cache is not None else Records()
     sealed_at = cache.sealed_at() if cache is not None else None
     if cache_records.buildpacks and sealed_at is None:
@@ -111,6 +115,7 @@ def restore(
         sealed_at=sealed_at,
         borrow=borrow,
         log=log,
+        copy_shared=copy_shared,
     )
     restored: list[RestoredLayer] = []
     seals: list[LayerSeal] = []
@@ -159,20 +164,25 @@ def _restore_layer(
             # Rule 39: not the layer the image holds; neither metadata nor contents.
             sources.log(f"Removing {identifier!r}, the cache holds another version of it")
             return None
-        seal = None
-        if item.source == "image":
-            seal = _borrow_contents(sources, buildpack_id, name, bp_dir)
-        if seal is None:
-            seal = _link_contents(
-                sources.cache,
-                buildpack_id,
-                name,
-                bp_dir,
-                sources.sealed_at,
-                shared=item.source == "image",
+        lent = (
+            _borrow_contents(sources, buildpack_id, name, bp_dir)
+            if item.source == "image"
+            else None
+        )
+        seal = lent or _link_contents(
+            sources.cache,
+            buildpack_id,
+            name,
+            bp_dir,
+            sources.sealed_at,
+            shared=item.source == "image",
+            copy=item.source == "image" and sources.copy_shared,
+        )
+        if isinstance(seal, str):
+            sources.log(
+                f"Discarding cached {identifier!r}: {seal} after it was cached; the buildpack "
+                "builds it again"
             )
-        if seal is None:
-            sources.log(f"Discarding cached {identifier!r}: it changed after it was cached")
             return None
         seals.append(seal)
     _write_metadata(bp_dir, item.record)
@@ -218,19 +228,30 @@ def _link_contents(
     sealed_at: int | None,
     *,
     shared: bool,
-) -> LayerSeal | None:
+    copy: bool = False,
+) -> LayerSeal | str:
+    """The seal of the linked layer, or why the cache's copy cannot be trusted (then the layer
+    is dropped from the cache)."""
     source = cache.layer_dir(buildpack_id, layer)
     destination = bp_dir / layer
     bp_dir.mkdir(parents=True, exist_ok=True)
     try:
-        linked = link_tree(source, destination, trusted_until_ns=sealed_at)
-    except (TamperedFile, FileNotFoundError):
-        remove(destination)
-        cache.drop(buildpack_id, layer)
-        return None
-    return LayerSeal.from_linked(
-        buildpack_id, layer, source, shared_with_image=shared, linked=linked
-    )
+        linked = link_tree(source, destination, trusted_until_ns=sealed_at, copy=copy)
+    except TamperedFile as tampered:
+        # A file's ctime means it was written, a directory's that an entry was added,
+        # deleted or renamed: either way, not the tree the cache recorded.
+        where = tampered.relative or "its top directory"
+        reason = f"{where} changed"
+    except FileNotFoundError:
+        reason = "its files went missing"
+    else:
+        # A copy shares nothing with the image: its seal only has to cover the cache.
+        return LayerSeal.from_linked(
+            buildpack_id, layer, source, shared_with_image=shared and not copy, linked=linked
+        )
+    remove(destination)
+    cache.drop(buildpack_id, layer)
+    return reason
 
 
 def _restore_sboms(

@@ -1,16 +1,17 @@
 """Running a buildpack's bin/detect or bin/build, as the lifecycle does: argv list, the full env
 we built (never our own os.environ), cwd the app dir, stdin empty, and stdout/stderr inherited
-so the user sees the output live.
+so the user sees the output live. Each runs in a process group the platform owns and stops
+(`guard.py`), so nothing it starts outlives the build.
 """
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pycnb.platform.env import check_env
+from pycnb.platform.guard import run_guarded
 
 __all__ = ["Exited", "NotStarted", "run_program"]
 
@@ -30,9 +31,7 @@ def run_program(
 ) -> Exited | NotStarted:
     check_env(env, source)
     try:
-        completed = subprocess.run(
-            list(argv), env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL, check=False
-        )
+        status = run_guarded(argv, env=env, cwd=cwd)
     except OSError as error:  # missing, not executable, bad #! line
         return NotStarted(error.strerror or str(error))
-    return Exited(completed.returncode)
+    return Exited(status)

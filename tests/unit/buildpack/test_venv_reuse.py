@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -105,10 +106,25 @@ def test_not_reusable_wins_over_unchanged_metadata() -> None:
 
 def test_settings_digest_covers_only_the_tools_prefix_and_never_shows_values() -> None:
     base = {"UV_INDEX_URL": "https://user:secret@example/", "PATH": "/bin", "PIP_X": "1"}
-    digest = settings_digest(base, prefix="UV_")
+    key = b"k" * 32
+    digest = settings_digest(base, prefix="UV_", key=key)
     assert "secret" not in digest
-    assert digest == settings_digest({**base, "PATH": "/usr/bin", "PIP_X": "2"}, prefix="UV_")
-    assert digest != settings_digest({**base, "UV_INDEX_URL": "https://other/"}, prefix="UV_")
+    assert digest == settings_digest(
+        {**base, "PATH": "/usr/bin", "PIP_X": "2"}, prefix="UV_", key=key
+    )
+    assert digest != settings_digest(
+        {**base, "UV_INDEX_URL": "https://other/"}, prefix="UV_", key=key
+    )
+
+
+def test_settings_digest_cannot_confirm_a_guess_without_the_key() -> None:
+    # Someone with the image's metadata and a guessed password must not be able to check it:
+    # the unkeyed sha256 of the settings no longer matches, and another key gives another digest.
+    settings = {"PIP_INDEX_URL": "https://user:hunter2@index.example/"}
+    digest = settings_digest(settings, prefix="PIP_", key=b"a" * 32)
+    unkeyed = hashlib.sha256(b"PIP_INDEX_URL\0https://user:hunter2@index.example/\0").hexdigest()
+    assert digest != unkeyed
+    assert digest != settings_digest(settings, prefix="PIP_", key=b"b" * 32)
 
 
 def test_files_digest_sees_content_and_presence(tmp_path: Path) -> None:

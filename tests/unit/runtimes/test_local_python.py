@@ -204,7 +204,7 @@ def test_failed_self_check_leaves_nothing_trusted(
         build_runtime_archive(smallest, tmp_path)
     assert caught.value.prefix == smallest.prefix
     assert "no python/bin/python3" in caught.value.reason
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == [".lock"]  # the builders' lock, no archive
 
 
 def test_self_check_catches_a_runtime_that_still_uses_the_old_prefix(
@@ -217,7 +217,7 @@ def test_self_check_catches_a_runtime_that_still_uses_the_old_prefix(
     with pytest.raises(RuntimeSelfCheckFailed) as caught:
         build_runtime_archive(smallest, tmp_path)
     assert f"loaded {smallest.prefix}" in caught.value.reason
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == [".lock"]  # the builders' lock, no archive
 
 
 def test_write_local_manifest(
@@ -370,3 +370,26 @@ def test_default_source_reachable() -> None:
     assert not default_source_reachable("https://no-such-host.invalid/x", timeout=2)
     assert not default_source_reachable("https://127.0.0.1:notaport/x", timeout=2)
     assert default_source_reachable("file:///nowhere", timeout=2)
+
+
+def test_truncated_cached_archive_is_rebuilt(
+    smallest: LocalPython, built: tuple[Path, Path, float]
+) -> None:
+    cache, archive, _ = built
+    good = archive.read_bytes()
+    archive.write_bytes(good[: len(good) // 2])  # a truncated copy, say after a full disk
+    again = build_runtime_archive(smallest, cache)
+    assert again.read_bytes() != good[: len(good) // 2]
+    with tarfile.open(again) as tar:
+        assert "python/bin/python3" in tar.getnames()
+
+
+def test_leftovers_of_a_killed_runtime_build_are_removed(
+    smallest: LocalPython, built: tuple[Path, Path, float]
+) -> None:
+    cache, archive, _ = built
+    leftover = cache / ".build-killed"
+    (leftover / "python").mkdir(parents=True)
+    (leftover / "runtime.tar.gz").write_bytes(b"partial")
+    assert build_runtime_archive(smallest, cache) == archive
+    assert not leftover.exists()

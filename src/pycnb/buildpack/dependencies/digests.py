@@ -6,14 +6,17 @@ Only digests are stored, never the values: files and settings may hold credentia
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 __all__ = ["files_digest", "settings_digest"]
 
 
-def settings_digest(env: Mapping[str, str], *, prefix: str) -> str:
-    digest = hashlib.sha256()
+def settings_digest(env: Mapping[str, str], *, prefix: str, key: bytes) -> str:
+    """An HMAC, not a plain hash: the settings may hold credentials and the digest is in the
+    image's metadata; without the key (`settings_key.py`) it confirms no guess."""
+    digest = hmac.new(key, digestmod=hashlib.sha256)
     for name in sorted(name for name in env if name.startswith(prefix)):
         digest.update(f"{name}\0{env[name]}\0".encode(errors="surrogateescape"))
     return digest.hexdigest()

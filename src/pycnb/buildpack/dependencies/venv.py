@@ -40,6 +40,7 @@ from pycnb.buildpack.commands import run_captured
 from pycnb.buildpack.dependencies.digests import settings_digest
 from pycnb.buildpack.dependencies.installer import Installer
 from pycnb.buildpack.dependencies.package_manager import PackageManager
+from pycnb.buildpack.dependencies.settings_key import settings_key
 from pycnb.buildpack.layers.invalidation import changed_inputs
 from pycnb.buildpack.output import Output
 from pycnb.buildpack.python.layer import PythonRuntime
@@ -206,7 +207,7 @@ def install_dependencies(
         project_digest=inputs.project_digest,
         groups=inputs.groups.key,
         installer_settings_digest=settings_digest(
-            env, prefix=inputs.package_manager.settings_prefix
+            env, prefix=inputs.package_manager.settings_prefix, key=settings_key(ctx)
         ),
         arch=ctx.target.arch,
         distro_name=ctx.target.distro_name or "",

@@ -107,6 +107,8 @@ def collect_static_files(
     venv_dir: Path,
     env: Mapping[str, str],
 ) -> None:
+    # Checked on every app, Django or not: the README promises that a bad value is an error.
+    disabled = _is_disabled(settings)
     manage = app_dir / "manage.py"
     if not manage.is_file():  # follows symlinks: a symlinked manage.py counts
         return
@@ -114,7 +116,7 @@ def collect_static_files(
     if not installed.has("django"):
         out.info("Skipping collectstatic: the app has a manage.py, but Django is not installed")
         return
-    if _is_disabled(settings):
+    if disabled:
         out.info(f"Skipping collectstatic: {DISABLE_SETTING} is set")
         return
     django_env = {

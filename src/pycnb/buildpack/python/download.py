@@ -3,6 +3,12 @@
 A download streams into a temp file beside `dest` and is hashed on the way. It is moved into
 place (`os.replace`, atomic on one filesystem) only once the sha256 matches, so `dest` never holds
 a partial or unverified file, whatever kills the build.
+
+Time is bounded twice. Each read waits at most `timeout` seconds for a byte (a server gone
+silent fails the attempt), and a `Deadline` bounds the whole download, retries included:
+`_BASE_SECONDS` plus the size over `_MIN_RATE` once the server says the size, so a server that
+trickles a byte every few seconds, or never answers at all, fails the build in a time that
+depends on the file, not on the server's patience. Long downloads print their progress.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ __all__ = [
     "ALLOWED_SCHEMES",
     "AttemptFailed",
     "ChecksumMismatch",
+    "Deadline",
     "DownloadError",
     "DownloadFailed",
     "RetriesFailed",
@@ -44,6 +51,14 @@ ALLOWED_SCHEMES = frozenset({"https", "http", "file"})
 _CHUNK = 1 << 20
 # Delay before the 2nd attempt; it doubles after each failure (1 s, 2 s, 4 s...).
 _FIRST_DELAY = 1.0
+# The whole download, retries included, gets _BASE_SECONDS plus a second per _MIN_RATE bytes:
+# 30 MB (a runtime) may take 8 minutes on a 64 KiB/s line, a small manifest half a minute.
+_BASE_SECONDS = 30.0
+_MIN_RATE = 64 * 1024
+# A read that waits this long for a byte fails the attempt.
+_STALL_SECONDS = 10.0
+# Progress lines, at most this often, and only for downloads that take longer.
+_PROGRESS_EVERY = 5.0
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 T = TypeVar("T")
@@ -94,6 +109,74 @@ class ChecksumMismatch(DownloadError):
 
     def __str__(self) -> str:
         return f"sha256 mismatch for {self.url}: expected {self.expected}, got {self.actual}"
+
+
+class Deadline:
+    """When a whole download must be over, retries included; it grows with the size once the
+    server tells it (`expect`)."""
+
+    def __init__(
+        self,
+        base: float = _BASE_SECONDS,
+        min_rate: float = _MIN_RATE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock
+        self._started = clock()
+        self._base = base
+        self._min_rate = min_rate
+        self._budget = base
+
+    def expect(self, size: int) -> None:
+        self._budget = max(self._budget, self._base + size / self._min_rate)
+
+    @property
+    def elapsed(self) -> float:
+        return self._clock() - self._started
+
+    @property
+    def remaining(self) -> float:
+        return self._budget - self.elapsed
+
+    def check(self, received: int, expected: int | None) -> None:
+        """Raise a final AttemptFailed once the time is up."""
+        if self.remaining > 0:
+            return
+        if received == 0 and expected is None:
+            raise AttemptFailed(
+                f"no answer from the server within the {self._budget:.0f} s allowed",
+                transient=False,
+            )
+        of = f" of {expected}" if expected is not None else ""
+        raise AttemptFailed(
+            f"too slow: {received}{of} bytes received when the time allowed for this download "
+            f"({self._budget:.0f} s) ran out",
+            transient=False,
+        )
+
+
+def _mib(size: float) -> str:
+    return f"{size / (1 << 20):.1f} MiB"
+
+
+class _Progress:
+    """A line every _PROGRESS_EVERY seconds while a download runs (none for quick ones)."""
+
+    def __init__(self, report: Callable[[str], None] | None, deadline: Deadline) -> None:
+        self._report = report
+        self._deadline = deadline
+        self._next = _PROGRESS_EVERY
+
+    def update(self, received: int, expected: int | None) -> None:
+        elapsed = self._deadline.elapsed
+        if self._report is None or elapsed < self._next:
+            return
+        self._next = elapsed + _PROGRESS_EVERY
+        if expected:
+            share = f"{_mib(received)} of {_mib(expected)} ({100 * received // expected}%)"
+        else:
+            share = _mib(received)
+        self._report(f"Downloaded {share} in {elapsed:.0f} s")
 
 
 def redact_url(url: str) -> str:
@@ -167,16 +250,32 @@ def _check_scheme(url: str) -> None:
 
 
 def _stream(
-    url: str, sink: Callable[[bytes], object], *, timeout: float, urlopen: UrlOpener
+    url: str,
+    sink: Callable[[bytes], object],
+    *,
+    timeout: float,
+    urlopen: UrlOpener,
+    deadline: Deadline | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> None:
     # One attempt: open, read everything into `sink`, and check the body was complete.
+    deadline = Deadline() if deadline is None else deadline
+    deadline.check(0, None)
+    shown = _Progress(progress, deadline)
     try:
-        with urlopen(_request(url), timeout=timeout) as response:
+        with urlopen(_request(url), timeout=min(timeout, deadline.remaining)) as response:
             expected = _content_length(response)
+            if expected is not None:
+                deadline.expect(expected)
+            # read1 returns what has arrived: read(n) would wait for all n bytes, and a trickle
+            # could keep it from ever returning to check the deadline.
+            read = getattr(response, "read1", None) or response.read
             received = 0
-            while chunk := response.read(_CHUNK):
+            while chunk := read(_CHUNK):
                 received += len(chunk)
                 sink(chunk)
+                shown.update(received, expected)
+                deadline.check(received, expected)
     except (OSError, http.client.HTTPException) as error:  # URLError is an OSError
         raise _classify(error, url) from None
     if expected is not None and received != expected:
@@ -189,11 +288,18 @@ def _content_length(response: IO[bytes]) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
-def read_url(url: str, *, timeout: float, urlopen: UrlOpener = urllib.request.urlopen) -> bytes:
-    """One attempt at reading a whole (small) resource; raises AttemptFailed."""
+def read_url(
+    url: str,
+    *,
+    timeout: float,
+    urlopen: UrlOpener = urllib.request.urlopen,
+    deadline: Deadline | None = None,
+) -> bytes:
+    """One attempt at reading a whole (small) resource; raises AttemptFailed. Give every
+    attempt the same `deadline` to bound them all together."""
     _check_scheme(url)
     chunks: list[bytes] = []
-    _stream(url, chunks.append, timeout=timeout, urlopen=urlopen)
+    _stream(url, chunks.append, timeout=timeout, urlopen=urlopen, deadline=deadline)
     return b"".join(chunks)
 
 
@@ -203,11 +309,16 @@ def download(
     *,
     sha256: str,
     attempts: int = 4,
-    timeout: float = 30.0,
+    timeout: float = _STALL_SECONDS,
     sleep: Callable[[float], None] = time.sleep,
     urlopen: UrlOpener = urllib.request.urlopen,
+    deadline: Deadline | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> None:
-    """Fetch `url` into `dest`, which appears only if its sha256 matches."""
+    """Fetch `url` into `dest`, which appears only if its sha256 matches. `timeout` bounds each
+    wait for a byte, `deadline` (default: by size, see above) the whole download; `progress`
+    gets a line now and then while a long download runs."""
+    deadline = Deadline() if deadline is None else deadline
     if _SHA256.fullmatch(sha256) is None:
         raise ValueError(f"sha256 must be 64 lowercase hex digits, got {sha256!r}")
     try:
@@ -235,13 +346,21 @@ def download(
                             f"cannot write {temp}: {error}", transient=False
                         ) from None
 
-                _stream(url, sink, timeout=timeout, urlopen=urlopen)
+                _stream(
+                    url,
+                    sink,
+                    timeout=timeout,
+                    urlopen=urlopen,
+                    deadline=deadline,
+                    progress=progress,
+                )
                 return digest.hexdigest()
 
             try:
                 actual = with_retries(attempt, attempts=attempts, sleep=sleep)
             except RetriesFailed as failed:
-                raise DownloadFailed(redact_url(url), failed.reason, failed.attempts) from None
+                reason = f"{failed.reason}; gave up after {deadline.elapsed:.1f} s"
+                raise DownloadFailed(redact_url(url), reason, failed.attempts) from None
         if actual != sha256:
             raise ChecksumMismatch(redact_url(url), sha256, actual)
         temp.replace(dest)  # atomic: dest is absent or complete, never partial

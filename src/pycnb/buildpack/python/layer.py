@@ -102,7 +102,7 @@ def _populate(runtime: PythonRuntime, distribution: Distribution, out: Output) -
         tempfile.TemporaryDirectory(prefix="pycnb-python-") as temp,
     ):
         archive = Path(temp) / "python.tar.gz"
-        download(distribution.url, archive, sha256=distribution.sha256)
+        download(distribution.url, archive, sha256=distribution.sha256, progress=out.detail)
         extract_python_archive(archive, runtime.layer_dir)
     _remove_bundled_installers(runtime)
     with out.step("Compiling the standard library"):

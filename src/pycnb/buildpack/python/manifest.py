@@ -23,6 +23,7 @@ from pathlib import Path
 from pycnb.buildpack.errors import PythonError
 from pycnb.buildpack.python.download import (
     ALLOWED_SCHEMES,
+    Deadline,
     RetriesFailed,
     UrlOpener,
     read_url,
@@ -123,7 +124,7 @@ def load_manifest(
     location: str | None,
     *,
     mirror: str | None = None,
-    timeout: float = 15.0,
+    timeout: float = 10.0,
     attempts: int = 3,
     sleep: Callable[[float], None] = time.sleep,
     urlopen: UrlOpener = urllib.request.urlopen,
@@ -138,14 +139,16 @@ def load_manifest(
             raise ManifestUnavailable(source, str(error)) from None
     elif urllib.parse.urlsplit(location).scheme in ALLOWED_SCHEMES:
         source = redact_url(location)
+        deadline = Deadline()  # one for all attempts: a silent server costs 30 s, not minutes
         try:
             raw = with_retries(
-                lambda: read_url(location, timeout=timeout, urlopen=urlopen),
+                lambda: read_url(location, timeout=timeout, urlopen=urlopen, deadline=deadline),
                 attempts=attempts,
                 sleep=sleep,
             )
         except RetriesFailed as failed:
-            raise ManifestUnavailable(source, str(failed)) from None
+            reason = f"{failed}; gave up after {deadline.elapsed:.1f} s"
+            raise ManifestUnavailable(source, reason) from None
     else:
         source = location
         try:
