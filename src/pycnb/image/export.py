@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import PurePosixPath
 
 from pycnb.cnb.names import BuildpackId
@@ -36,10 +37,10 @@ from pycnb.image.reference import ArchiveRef, ImageRef, LayoutRef, RegistryRef
 from pycnb.image.registry import Registry
 from pycnb.image.relocate import Relocation
 from pycnb.image.run_image import RunImage, image_owner
-from pycnb.image.tarlayer import ROOT, Dir, Entry, File, Symlink, Tree, layer_blob
+from pycnb.image.tarlayer import ROOT, Dir, Entry, File, Owner, Symlink, Tree, layer_blob
 from pycnb.platform.dirs import PlatformDirs
-from pycnb.platform.processes import read_launch_metadata
-from pycnb.platform.stores import ImageStore
+from pycnb.platform.processes import LaunchMetadata, read_launch_metadata
+from pycnb.platform.stores import ImageStore, Records
 
 __all__ = ["IMAGE_APP_DIR", "IMAGE_LAYERS_DIR", "ImageResult", "export_image"]
 
@@ -89,64 +90,17 @@ def export_image(
     relocation = _relocation(dirs)
     log(f"Run image: {run.reference} ({run.manifest_digest[:19]}), user {run.user or 'root'}")
 
-    plan: list[tuple[LayerRole, list[Entry]]] = []
-    launch_layers: list[LaunchLayer] = []
-    for bp in records.buildpacks:
-        bp_dir = BuildpackId(bp.id).directory_name
-        for record in bp.layers:
-            host = dirs.layers / bp_dir / record.name
-            if not record.types.launch or not host.is_dir():
-                continue
-            path = IMAGE_LAYERS_DIR / bp_dir / record.name
-            launch_layers.append(LaunchLayer(bp.id, host, path))
-            plan.append((LayerRole("buildpack", bp.id, record.name), [Tree(host, path, owner)]))
-    plan.sort(key=lambda item: f"{item[0].buildpack_id}:{item[0].name}")
-    sbom = dirs.layers / "sbom" / "launch"
-    if sbom.is_dir():
-        plan.append((LayerRole("sbom"), [Tree(sbom, IMAGE_LAYERS_DIR / "sbom" / "launch", owner)]))
-    plan.append((LayerRole("app"), [Tree(dirs.workspace, IMAGE_APP_DIR, owner)]))
-    plan.append(
-        (
-            LayerRole("launcher"),
-            [File(LAUNCHER_PATH, LAUNCHER_SCRIPT.encode(), ROOT, 0o755)],
-        )
-    )
-    metadata, _ = relocation.contents("metadata.toml", image.launch_metadata_path.read_bytes())
-    ordered = sorted(
-        launch_layers,
-        key=lambda layer: (
-            [bp.id for bp in records.buildpacks].index(layer.buildpack_id),
-            os.fsencode(layer.image.name),
-        ),
-    )
-    script = launch_config_script(
-        ordered,
-        sorted(launch.processes.values(), key=lambda p: p.type),
-        launch.default_type,
-        relocation,
-        IMAGE_APP_DIR,
-    )
-    config_entries: list[Entry] = [
-        Dir(IMAGE_LAYERS_DIR / "config", owner),
-        File(IMAGE_LAYERS_DIR / "config" / "metadata.toml", metadata, owner),
-        File(CONFIG_SCRIPT_PATH, script, owner),
-        Dir(PurePosixPath("/cnb/process"), ROOT),
-        *(
-            Symlink(PurePosixPath("/cnb/process") / t, str(LAUNCHER_PATH))
-            for t in sorted(launch.processes)
-        ),
-    ]
-    plan.append((LayerRole("config"), config_entries))
+    plan = _plan(dirs, records, launch, owner, relocation)
 
     layers: list[ImageLayer] = []
     descriptors: list[Descriptor] = []
     compressed: list[str] = []
     unrelocated: list[str] = []
     for role, entries in plan:
-        fresh: list[bool] = []
-        done = layer_blob(store, entries, relocation, on_compress=lambda: fresh.append(True))
-        if fresh:
-            compressed.append(role.describe())
+        done = layer_blob(
+            store, entries, relocation, on_compress=partial(compressed.append, role.describe())
+        )
+        fresh = role.describe() in compressed
         unrelocated.extend(done.unrelocated)
         layers.append(ImageLayer(role, done.diff_id))
         descriptors.append(Descriptor(LAYER_GZIP, done.blob.digest, done.blob.size))
@@ -236,3 +190,64 @@ def _write(
             registry.put_manifest(target.reference, manifest, MANIFEST)
             log(f"Pushed {registry.pushed_bytes} bytes to {target.registry}")
             return registry.pushed_bytes
+
+
+def _plan(
+    dirs: PlatformDirs,
+    records: Records,
+    launch: LaunchMetadata,
+    owner: Owner,
+    relocation: Relocation,
+) -> list[tuple[LayerRole, list[Entry]]]:
+    """Each layer of the app's part of the image, in order, with what goes into it."""
+    plan: list[tuple[LayerRole, list[Entry]]] = []
+    launch_layers: list[LaunchLayer] = []
+    for bp in records.buildpacks:
+        bp_dir = BuildpackId(bp.id).directory_name
+        for record in bp.layers:
+            host = dirs.layers / bp_dir / record.name
+            if not record.types.launch or not host.is_dir():
+                continue
+            path = IMAGE_LAYERS_DIR / bp_dir / record.name
+            launch_layers.append(LaunchLayer(bp.id, host, path))
+            plan.append((LayerRole("buildpack", bp.id, record.name), [Tree(host, path, owner)]))
+    plan.sort(key=lambda item: f"{item[0].buildpack_id}:{item[0].name}")
+    sbom = dirs.layers / "sbom" / "launch"
+    if sbom.is_dir():
+        plan.append((LayerRole("sbom"), [Tree(sbom, IMAGE_LAYERS_DIR / "sbom" / "launch", owner)]))
+    plan.append((LayerRole("app"), [Tree(dirs.workspace, IMAGE_APP_DIR, owner)]))
+    plan.append(
+        (
+            LayerRole("launcher"),
+            [File(LAUNCHER_PATH, LAUNCHER_SCRIPT.encode(), ROOT, 0o755)],
+        )
+    )
+    launch_toml = dirs.layers / "config" / "metadata.toml"
+    metadata, _ = relocation.contents("metadata.toml", launch_toml.read_bytes())
+    ordered = sorted(
+        launch_layers,
+        key=lambda layer: (
+            [bp.id for bp in records.buildpacks].index(layer.buildpack_id),
+            os.fsencode(layer.image.name),
+        ),
+    )
+    script = launch_config_script(
+        ordered,
+        sorted(launch.processes.values(), key=lambda p: p.type),
+        launch.default_type,
+        relocation,
+        IMAGE_APP_DIR,
+    )
+    config_entries: list[Entry] = [
+        Dir(IMAGE_LAYERS_DIR / "config", owner),
+        File(IMAGE_LAYERS_DIR / "config" / "metadata.toml", metadata, owner),
+        File(CONFIG_SCRIPT_PATH, script, owner),
+        Dir(PurePosixPath("/cnb/process"), ROOT),
+        *(
+            Symlink(PurePosixPath("/cnb/process") / t, str(LAUNCHER_PATH))
+            for t in sorted(launch.processes)
+        ),
+    ]
+    plan.append((LayerRole("config"), config_entries))
+
+    return plan

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -49,7 +49,7 @@ LAUNCHER_SCRIPT = r"""#!/bin/sh
 set -eu
 set -f
 cnb_app_dir=/workspace
-cnb_fail() { printf 'launcher: %s\n' "$1" >&2; exit 82; }
+cnb_fail() { printf 'launcher: %s\n' "$*" >&2; exit 82; }
 cnb_override() { export "$1=$2"; }
 cnb_default() { eval "cnb_cur=\${$1-}"; [ -n "$cnb_cur" ] || export "$1=$2"; }
 cnb_prepend() {
@@ -70,17 +70,28 @@ cnb_exec_d_line() {
   cnb_trim "$1"
   case $cnb_t in '' | '#'*) return 0 ;; esac
   cnb_line=$cnb_t
-  case $cnb_line in *=*) ;; *) cnb_fail "exec.d program $2 wrote '$cnb_line', not NAME = \"value\"" ;; esac
+  case $cnb_line in
+    *=*) ;;
+    *) cnb_fail "exec.d program $2 wrote '$cnb_line', not NAME = \"value\"" ;;
+  esac
   cnb_trim "${cnb_line%%=*}"
   cnb_key=$cnb_t
   cnb_trim "${cnb_line#*=}"
   cnb_value=$cnb_t
-  case $cnb_key in '' | [0-9]* | *[!A-Za-z0-9_]*) cnb_fail "exec.d program $2 wrote the key '$cnb_key', which this launcher cannot set" ;; esac
+  case $cnb_key in
+    '' | [0-9]* | *[!A-Za-z0-9_]*)
+      cnb_fail "exec.d program $2 wrote the key '$cnb_key', which this launcher cannot set" ;;
+  esac
   case $cnb_value in
     \"*\") cnb_value=${cnb_value#\"} cnb_value=${cnb_value%\"}
-      case $cnb_value in *[\\\"]*) cnb_fail "exec.d program $2 wrote a value with an escape sequence for $cnb_key, which this launcher does not support" ;; esac ;;
+      case $cnb_value in
+        *[\\\"]*) cnb_fail "exec.d program $2 wrote an escape sequence for $cnb_key, which" \
+          "this launcher does not support" ;;
+      esac ;;
     \'*\') cnb_value=${cnb_value#\'} cnb_value=${cnb_value%\'}
-      case $cnb_value in *\'*) cnb_fail "exec.d program $2 wrote an invalid value for $cnb_key" ;; esac ;;
+      case $cnb_value in
+        *\'*) cnb_fail "exec.d program $2 wrote an invalid value for $cnb_key" ;;
+      esac ;;
     *) cnb_fail "exec.d program $2 wrote a value for $cnb_key that is not a TOML string" ;;
   esac
   export "$cnb_key=$cnb_value"
@@ -116,7 +127,10 @@ cnb_exec() {
       done
       IFS=$cnb_ifs
       [ -n "$cnb_bin" ] || cnb_fail "$1: not found on PATH ($PATH)"
-      case $cnb_bin in /*) ;; *) cnb_fail "$1: found as $cnb_bin through a relative PATH entry, which the launcher refuses" ;; esac ;;
+      case $cnb_bin in
+        /*) ;;
+        *) cnb_fail "$1: found as $cnb_bin through a relative PATH entry, which is refused" ;;
+      esac ;;
   esac
   cd "$cnb_dir" || cnb_fail "cannot enter the working directory $cnb_dir"
   shift
@@ -241,53 +255,69 @@ def launch_config_script(
         "}",
         "cnb_env() {",
         "  :",
+        *_env_function(layers, types, relocation),
+        "}",
+        "cnb_exec_d_all() {",
+        "  :",
     ]
+    for layer in layers:
+        # [L]: per layer, its general programs, then those of the process type (D7).
+        out.extend(f"  {line}" for line in _programs(layer.host / "exec.d", layer.image / "exec.d"))
+        out.extend(
+            _case_if_any(
+                (t, _programs(layer.host / "exec.d" / t, layer.image / "exec.d" / t))
+                for t in types
+                if (layer.host / "exec.d" / t).is_dir()
+            )
+        )
+    out += ["}", "cnb_process() {", "  cnb_t=$1", "  shift"]
+    cases = [(p.type, _process_lines(p, relocation, app_dir)) for p in processes]
+    out += [line.replace("case $1 in", "case $cnb_t in", 1) for line in _case(cases)]
+    out += ['  cnb_exec "$cnb_workdir" "$@"', "}", ""]
+    return "\n".join(out).encode(errors="surrogateescape")
+
+
+def _case_if_any(cases: Iterable[tuple[str, Sequence[str]]]) -> list[str]:
+    listed = list(cases)
+    return _case(listed) if listed else []
+
+
+def _env_function(
+    layers: Sequence[LaunchLayer], types: Sequence[str], relocation: Relocation
+) -> list[str]:
+    out: list[str] = []
     by_bp: dict[str, list[LaunchLayer]] = {}
     for layer in layers:
         by_bp.setdefault(layer.buildpack_id, []).append(layer)
     for bp_layers in by_bp.values():
         # [L launcher.go doEnv]: the path dirs of all the buildpack's layers, then env files.
         for layer in bp_layers:
-            if (layer.host / "bin").is_dir():
-                out.append(f"  cnb_prepend PATH {_quote(str(layer.image / 'bin'))} ':'")
-            if (layer.host / "lib").is_dir():
-                out.append(f"  cnb_prepend LD_LIBRARY_PATH {_quote(str(layer.image / 'lib'))} ':'")
+            for subdir, name in (("bin", "PATH"), ("lib", "LD_LIBRARY_PATH")):
+                if (layer.host / subdir).is_dir():
+                    out.append(f"  cnb_prepend {name} {_quote(str(layer.image / subdir))} ':'")
         for layer in bp_layers:
             out.extend(f"  {line}" for line in _env_lines(layer.host / "env", relocation))
             out.extend(f"  {line}" for line in _env_lines(layer.host / "env.launch", relocation))
-            typed = [
-                (t, _env_lines(layer.host / "env.launch" / t, relocation))
-                for t in types
-                if (layer.host / "env.launch" / t).is_dir()
-            ]
-            if typed:
-                out.extend(_case(typed))
-    out += ["}", "cnb_exec_d_all() {", "  :"]
-    for layer in layers:
-        # [L]: per layer, its general programs, then those of the process type (D7).
-        out.extend(f"  {line}" for line in _programs(layer.host / "exec.d", layer.image / "exec.d"))
-        typed = [
-            (t, _programs(layer.host / "exec.d" / t, layer.image / "exec.d" / t))
-            for t in types
-            if (layer.host / "exec.d" / t).is_dir()
-        ]
-        if typed:
-            out.extend(_case(typed))
-    out += ["}", "cnb_process() {", "  cnb_t=$1", "  shift"]
-    cases = []
-    for process in processes:
-        command = " ".join(_quote(_relocated(c, relocation)) for c in process.command)
-        args = " ".join(_quote(_relocated(a, relocation)) for a in process.args)
-        working_dir = app_dir / process.working_dir if process.working_dir else app_dir
-        cases.append(
-            (
-                process.type,
-                [
-                    f"cnb_workdir={_quote(_relocated(str(working_dir), relocation))}",
-                    f'if [ "$#" -gt 0 ]; then set -- {command} "$@"; else set -- {command} {args}; fi',
-                ],
+            out.extend(
+                _case_if_any(
+                    (t, _env_lines(layer.host / "env.launch" / t, relocation))
+                    for t in types
+                    if (layer.host / "env.launch" / t).is_dir()
+                )
             )
-        )
-    out += [line.replace("case $1 in", "case $cnb_t in", 1) for line in _case(cases)]
-    out += ['  cnb_exec "$cnb_workdir" "$@"', "}", ""]
-    return "\n".join(out).encode(errors="surrogateescape")
+    return out
+
+
+def _process_lines(process: Process, relocation: Relocation, app_dir: PurePosixPath) -> list[str]:
+    command = " ".join(_quote(_relocated(c, relocation)) for c in process.command)
+    args = " ".join(_quote(_relocated(a, relocation)) for a in process.args)
+    working_dir = app_dir / process.working_dir if process.working_dir else app_dir
+    # The container's args replace `args`; `command` is always kept (6.3).
+    return [
+        f"cnb_workdir={_quote(_relocated(str(working_dir), relocation))}",
+        'if [ "$#" -gt 0 ]; then',
+        f'  set -- {command} "$@"',
+        "else",
+        f"  set -- {command} {args}",
+        "fi",
+    ]

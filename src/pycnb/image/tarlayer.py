@@ -222,12 +222,12 @@ def layer_blob(
         gzip.GzipFile(
             filename="",
             mode="wb",
-            fileobj=out,  # type: ignore[arg-type]
+            fileobj=out,  # only write() is used
             mtime=0,
             compresslevel=_GZIP_LEVEL,
         ) as gz,
     ):
-        check = HashingWriter(gz)  # type: ignore[arg-type]
+        check = HashingWriter(gz)
         write_layer(check, entries, relocation)
     blob = written[0]
     if check.digest != hasher.digest:  # a file changed between the passes
