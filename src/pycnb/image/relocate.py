@@ -15,14 +15,23 @@ What is rewritten:
   form, so two roots of different lengths give the same bytes. Hash-based `.pyc` files (all the
   buildpack writes) stay valid: their check is the source's hash, not its path.
 
+- `*.dist-info/RECORD`: the hash and size of each listed file that was rewritten (pip's console
+  scripts carry the venv's path in their shebang), so the RECORD matches the image's files and
+  does not carry the length of the build root.
+
 Other binary files that embed a prefix cannot be rewritten safely (a length would change). They
 are reported, so the exporter can warn that those files may not work in the image.
 """
 
 from __future__ import annotations
 
+import base64
+import csv
+import hashlib
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 __all__ = ["Relocation"]
 
@@ -68,6 +77,34 @@ class Relocation:
         for old, new in self.pairs:
             data = data.replace(old, new)
         return data, False
+
+    def record(self, data: bytes, directory: Path) -> bytes:
+        """A wheel RECORD (`directory` holds it, paths are relative to its parent's parent)
+        with the hash and size of every rewritten file recomputed."""
+        site = directory.parent
+        out = []
+        for line in data.decode(errors="surrogateescape").splitlines(keepends=True):
+            rows = list(csv.reader([line]))
+            if not rows or len(rows[0]) != 3 or not rows[0][1].startswith("sha256="):  # noqa: PLR2004
+                out.append(line)
+                continue
+            path, _, _ = rows[0]
+            try:
+                original = (site / path).read_bytes()
+            except OSError:
+                out.append(line)
+                continue
+            moved, _ = self.contents(path, original)
+            if moved == original:
+                out.append(line)
+                continue
+            digest = base64.urlsafe_b64encode(hashlib.sha256(moved).digest()).rstrip(b"=")
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\n").writerow(
+                [path, f"sha256={digest.decode()}", str(len(moved))]
+            )
+            out.append(buffer.getvalue())
+        return "".join(out).encode(errors="surrogateescape")
 
     def _marshal(self, body: bytes) -> bytes:
         out = bytearray()

@@ -127,20 +127,23 @@ def write_layer(
         for key in sorted(items):
             item = items[key]
             if item.info.isreg():
-                data = item.data if item.data is not None else _read(item.host)
-                if item.host is not None:
-                    data, stuck = relocation.contents(item.info.name, data)
-                    if stuck and report is not None:
-                        report.unrelocated.append("/" + item.info.name)
+                data = _contents(item, relocation, report)
                 item.info.size = len(data)
                 tar.addfile(item.info, io.BytesIO(data))
             else:
                 tar.addfile(item.info)
 
 
-def _read(path: Path | None) -> bytes:
-    assert path is not None  # noqa: S101 - _items sets host or data for every regular file
-    return path.read_bytes()
+def _contents(item: _Item, relocation: Relocation, report: WriteReport | None) -> bytes:
+    if item.host is None:
+        return item.data or b""
+    data = item.host.read_bytes()
+    if item.info.name.endswith(".dist-info/RECORD"):
+        return relocation.record(data, item.host.parent)
+    data, stuck = relocation.contents(item.info.name, data)
+    if stuck and report is not None:
+        report.unrelocated.append("/" + item.info.name)
+    return data
 
 
 def _info(path: PurePosixPath, kind: bytes, mode: int, owner: Owner) -> tarfile.TarInfo:
