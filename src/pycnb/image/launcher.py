@@ -46,6 +46,7 @@ _SH_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 LAUNCHER_SCRIPT = r"""#!/bin/sh
 # CNB launcher of images exported by pycnb (POSIX sh); /layers/config/launch.sh holds the
 # image's env, exec.d programs and processes. Exit 82 for a launcher error, as the lifecycle.
+# shellcheck disable=SC1091,SC2154 # the config is only in the image; it defines cnb_types...
 set -eu
 set -f
 cnb_app_dir=/workspace
