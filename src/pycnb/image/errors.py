@@ -10,6 +10,7 @@ __all__ = [
     "ImageError",
     "InvalidImageReference",
     "InvalidRunImage",
+    "LayerChanged",
     "LayoutError",
     "NotBuilt",
     "RegistryError",
@@ -67,6 +68,17 @@ class RegistryError(ImageError):
     def __str__(self) -> str:
         hint = f"; {self.hint}" if self.hint else ""
         return f"registry {self.registry}: {self.action} failed: {self.reason}{hint}"
+
+
+@dataclass(eq=False)
+class LayerChanged(ImageError):
+    path: str
+
+    def __str__(self) -> str:
+        return (
+            f"the files of {self.path} changed while the image was exported; "
+            "run the build again when nothing else writes to its root"
+        )
 
 
 @dataclass(eq=False)

@@ -39,6 +39,7 @@ from pycnb.image.relocate import Relocation
 from pycnb.image.run_image import RunImage, image_owner
 from pycnb.image.tarlayer import ROOT, Dir, Entry, File, Owner, Symlink, Tree, layer_blob
 from pycnb.platform.dirs import PlatformDirs
+from pycnb.platform.lock import root_lock
 from pycnb.platform.processes import LaunchMetadata, read_launch_metadata
 from pycnb.platform.stores import ImageStore, Records
 
@@ -78,6 +79,20 @@ def export_image(
     *,
     log: Callable[[str], None],
     env: Mapping[str, str] | None = None,
+) -> ImageResult:
+    # Shared: a build of the same root must not change the layers while they are read.
+    with root_lock(dirs, exclusive=False):
+        return _export(dirs, target, run, store, log=log, env=env)
+
+
+def _export(
+    dirs: PlatformDirs,
+    target: ImageRef,
+    run: RunImage,
+    store: BlobStore,
+    *,
+    log: Callable[[str], None],
+    env: Mapping[str, str] | None,
 ) -> ImageResult:
     start = time.monotonic()
     env = os.environ if env is None else env

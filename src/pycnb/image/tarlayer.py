@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
 from pycnb.image.blobs import Blob, BlobStore, HashingWriter
+from pycnb.image.errors import LayerChanged
 from pycnb.image.relocate import Relocation
 
 __all__ = [
@@ -195,6 +196,10 @@ def _tree(host: Path, path: PurePosixPath, owner: Owner, relocation: Relocation)
             # Sockets, FIFOs and devices have no place in an image layer (as the lifecycle).
 
 
+def _path_of(entry: Entry) -> PurePosixPath:
+    return entry.path
+
+
 @dataclass(frozen=True)
 class LayerBlob:
     diff_id: str  # sha256 of the uncompressed tarball
@@ -234,8 +239,7 @@ def layer_blob(
         write_layer(check, entries, relocation)
     blob = written[0]
     if check.digest != hasher.digest:  # a file changed between the passes
-        msg = "a layer's files changed while it was exported"
-        raise RuntimeError(msg)
+        raise LayerChanged(", ".join(str(_path_of(entry)) for entry in entries))
     store.remember_compressed(hasher.digest, blob)
     return LayerBlob(hasher.digest, blob, tuple(report.unrelocated))
 
