@@ -37,7 +37,9 @@ class LayerRole:
     name: str = ""
 
     def describe(self) -> str:
-        return f"{self.buildpack_id}:{self.name}" if self.kind == "buildpack" else self.kind
+        if self.kind == "buildpack":
+            return f"{self.buildpack_id}:{self.name}"
+        return f"{self.kind} ({self.name})" if self.name else self.kind
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import PurePosixPath
 
 from pycnb.cnb.names import BuildpackId
+from pycnb.cnb.toml import read_toml
 from pycnb.image.blobs import Blob, BlobStore
 from pycnb.image.config import ImageLayer, LayerRole, created_time, image_config
 from pycnb.image.docker_archive import ArchiveLayer, write_docker_archive
@@ -37,6 +38,7 @@ from pycnb.image.reference import ArchiveRef, ImageRef, LayoutRef, RegistryRef
 from pycnb.image.registry import Registry
 from pycnb.image.relocate import Relocation
 from pycnb.image.run_image import RunImage, image_owner
+from pycnb.image.slices import slice_files
 from pycnb.image.tarlayer import ROOT, Dir, Entry, File, Owner, Symlink, Tree, layer_blob
 from pycnb.platform.dirs import PlatformDirs
 from pycnb.platform.lock import root_lock
@@ -230,7 +232,12 @@ def _plan(
     sbom = dirs.layers / "sbom" / "launch"
     if sbom.is_dir():
         plan.append((LayerRole("sbom"), [Tree(sbom, IMAGE_LAYERS_DIR / "sbom" / "launch", owner)]))
-    plan.append((LayerRole("app"), [Tree(dirs.workspace, IMAGE_APP_DIR, owner)]))
+    sliced = slice_files(dirs.workspace, _slices(dirs))
+    for number, files in enumerate(sliced, start=1):
+        only = Tree(dirs.workspace, IMAGE_APP_DIR, owner, only=files)
+        plan.append((LayerRole("app", name=f"slice {number}"), [only]))
+    rest = frozenset().union(*sliced)
+    plan.append((LayerRole("app"), [Tree(dirs.workspace, IMAGE_APP_DIR, owner, exclude=rest)]))
     plan.append(
         (
             LayerRole("launcher"),
@@ -266,3 +273,8 @@ def _plan(
     plan.append((LayerRole("config"), config_entries))
 
     return plan
+
+
+def _slices(dirs: PlatformDirs) -> list[list[str]]:
+    data = read_toml(dirs.layers / "config" / "metadata.toml")
+    return [[str(p) for p in table.get("paths", [])] for table in data.get("slices", [])]

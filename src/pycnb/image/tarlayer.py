@@ -80,11 +80,15 @@ class Symlink:
 
 @dataclass(frozen=True)
 class Tree:
-    """A host directory, placed at `path` in the image with everything under it."""
+    """A host directory, placed at `path` in the image with everything under it; or, with
+    `only`, just those files (relative POSIX paths) and their parent directories; `exclude`
+    leaves files out (an app's slices)."""
 
     host: Path
     path: PurePosixPath
     owner: Owner
+    only: frozenset[str] | None = None
+    exclude: frozenset[str] = frozenset()
 
 
 Entry = Dir | File | Symlink | Tree
@@ -171,20 +175,26 @@ def _items(entry: Entry, relocation: Relocation) -> Iterator[_Item]:
             info = _info(path, tarfile.SYMTYPE, 0o777, owner)
             info.linkname = link
             yield _Item(_key(path), info)
-        case Tree(host=host, path=path, owner=owner):
-            yield from _tree(host, path, owner, relocation)
+        case Tree():
+            yield from _tree(entry, relocation)
 
 
-def _tree(host: Path, path: PurePosixPath, owner: Owner, relocation: Relocation) -> Iterator[_Item]:
+def _tree(tree: Tree, relocation: Relocation) -> Iterator[_Item]:
+    host, path, owner = tree.host, tree.path, tree.owner
     st = host.lstat()
     yield _Item(_key(path), _info(path, tarfile.DIRTYPE, st.st_mode, owner))
     for directory, dirnames, filenames in os.walk(host):
-        base = path / Path(directory).relative_to(host)
+        relative = PurePosixPath(Path(directory).relative_to(host).as_posix())
+        base = path / relative
         for name in (*dirnames, *filenames):
             source = Path(directory) / name
             st = source.lstat()
             image_path = base / name
+            if not stat.S_ISDIR(st.st_mode) and not _wanted(tree, str(relative / name)):
+                continue
             if stat.S_ISDIR(st.st_mode):
+                if tree.only is not None:
+                    continue  # only the parents of the chosen files, added by write_layer
                 yield _Item(_key(image_path), _info(image_path, tarfile.DIRTYPE, st.st_mode, owner))
             elif stat.S_ISREG(st.st_mode):
                 info = _info(image_path, tarfile.REGTYPE, st.st_mode, owner)
@@ -198,6 +208,13 @@ def _tree(host: Path, path: PurePosixPath, owner: Owner, relocation: Relocation)
 
 def _path_of(entry: Entry) -> PurePosixPath:
     return entry.path
+
+
+def _wanted(tree: Tree, relative: str) -> bool:
+    relative = relative.removeprefix("./")
+    if relative in tree.exclude:
+        return False
+    return tree.only is None or relative in tree.only
 
 
 @dataclass(frozen=True)
