@@ -52,7 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.command = command
     try:
         code: int = args.handler(args)
-    except (PlatformError, PackageError, LocalPythonError, ImageError) as error:
+    except PlatformError as error:
+        print(f"pycnb: error: {error}", file=sys.stderr)  # noqa: T201
+        # The lifecycle's exit codes, so that scripts can tell which phase failed, as with pack.
+        return error.exit_code
+    except (PackageError, LocalPythonError, ImageError) as error:
         print(f"pycnb: error: {error}", file=sys.stderr)  # noqa: T201
         return 1
     except KeyboardInterrupt:

@@ -131,3 +131,14 @@ def test_failed_build_exports_and_caches_nothing(pycnb: Pycnb, app: Path) -> Non
     again = pycnb.build(app)
     assert again.returncode == 0, again
     assert "Using cached Python 3.12.1" in again.output
+
+
+@pytest.mark.app("no_package_manager")
+def test_the_exit_status_says_which_phase_failed(pycnb: Pycnb, app: Path, tmp_path: Path) -> None:
+    # As the lifecycle (and so pack) exits: 51 when a buildpack's build fails...
+    assert pycnb.build(app).returncode == 51
+    # ...and 20 when no buildpack group passes detection (nothing Python in the app).
+    empty = tmp_path / "not-python"
+    empty.mkdir()
+    (empty / "index.html").write_text("<p>hi</p>\n")
+    assert pycnb.build(empty).returncode == 20
