@@ -23,7 +23,8 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from pycnb.buildpack.dependencies.tool_versions import PIP_VERSION
 from pycnb.platform.target import host_target
-from pycnb.runtimes.local_python import LocalPython, find_local_pythons, write_local_manifest
+from pycnb.runtimes.discover import LocalPython, find_local_pythons
+from pycnb.runtimes.local_python import write_local_manifest
 from tests.support.tool_wheels import cached_tool_wheels, make_tools_venv
 
 __all__ = [

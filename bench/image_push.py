@@ -22,7 +22,8 @@ import tempfile
 from pathlib import Path
 
 from pycnb.platform.target import host_target
-from pycnb.runtimes.local_python import default_cache_dir, find_local_pythons, write_local_manifest
+from pycnb.runtimes.discover import find_local_pythons
+from pycnb.runtimes.local_python import default_cache_dir, write_local_manifest
 from tests.support.containers import debian_run_image, registry_server
 from tests.support.tool_wheels import cached_test_app_wheels, cached_tool_wheels
 

@@ -25,11 +25,11 @@ from pycnb.platform import (
     run_detect,
 )
 from pycnb.platform.target import host_target
+from pycnb.runtimes.discover import find_local_pythons
 from pycnb.runtimes.local_python import (
     LocalPythonError,
     default_cache_dir,
     default_source_reachable,
-    find_local_pythons,
     write_local_manifest,
 )
 

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from pycnb.platform.target import host_target
-from pycnb.runtimes.local_python import default_cache_dir, find_local_pythons, write_local_manifest
+from pycnb.runtimes.discover import find_local_pythons
+from pycnb.runtimes.local_python import default_cache_dir, write_local_manifest
 from tests.support.index import build_simple_index, serve_index
 from tests.support.tool_wheels import cached_test_app_wheels, cached_tool_wheels, make_tools_venv
 from tests.support.wheels import make_wheel

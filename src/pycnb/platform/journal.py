@@ -1,6 +1,9 @@
 """Build transactions: a build either commits a whole new image and cache, or leaves the
 previous ones as they were, even if the process is killed half-way.
 
+One module, though long: every step below writes the journal and every recovery reads it, so
+the format and its readers stay side by side.
+
 A journal file in `<root>/txn/` says what is in flight:
 
 1. `begin` records which of layers/, workspace/, image/ exist, then parks them in `<root>/prev/`

@@ -16,15 +16,14 @@ from pycnb.buildpack.python.archive import extract_python_archive
 from pycnb.buildpack.python.manifest import load_manifest
 from pycnb.buildpack.python.version import PythonVersion
 from pycnb.runtimes import local_python
+from pycnb.runtimes.discover import LocalPython, find_local_pythons
 from pycnb.runtimes.local_python import (
-    LocalPython,
     NotAnInstall,
     PatchelfMissing,
     RuntimeSelfCheckFailed,
     build_runtime_archive,
     default_cache_dir,
     default_source_reachable,
-    find_local_pythons,
     find_patchelf,
     write_local_manifest,
 )

@@ -1,4 +1,9 @@
-"""What choosing the Python version tells the user: its errors and notices."""
+"""What choosing the Python version tells the user: its errors and notices.
+
+Long because the version step has many distinct mistakes to explain (each file's forms, the
+policy, contradictions between sources, wheels), and they share their helpers (the supported
+forms, examples per source, visible characters); one module keeps their wording consistent.
+"""
 
 from __future__ import annotations
 
