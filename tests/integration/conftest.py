@@ -20,10 +20,16 @@ from pathlib import Path
 
 import pytest
 
+from pycnb.buildpack.dependencies.tool_versions import LOCKED_TOOLS
 from pycnb.platform.target import host_target
 from pycnb.runtimes.local_python import default_cache_dir, find_local_pythons, write_local_manifest
 from tests.support.index import build_simple_index, serve_index
-from tests.support.tool_wheels import cached_test_app_wheels, cached_tool_wheels, make_tools_venv
+from tests.support.tool_wheels import (
+    cached_test_app_wheels,
+    cached_tool_wheels,
+    make_locked_tool_venv,
+    make_tools_venv,
+)
 from tests.support.wheels import make_wheel
 
 FIXTURE_APPS = Path(__file__).parent.parent / "fixtures" / "apps"
@@ -138,7 +144,7 @@ def app(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     return copy
 
 
-# --- Lockfile projects (uv, Poetry) and the local package index they lock against ------------
+# --- Lockfile projects (uv, Poetry, Pipenv, PDM) and the local index they lock against ---------
 
 INDEX_URL_PLACEHOLDER = "@INDEX_URL@"
 
@@ -167,11 +173,14 @@ def package_index(
 
 @dataclass(frozen=True)
 class Locker:
-    """Writes real lockfiles with the pinned uv and Poetry, as a developer would before pushing."""
+    """Writes real lockfiles with the pinned uv, Poetry, Pipenv and PDM, as a developer would
+    before pushing."""
 
     tools: Path  # bin/ of a venv holding uv and Poetry
     index: PackageIndex
     home: Path  # HOME, caches and config for the tools: nothing from the machine's user
+    pipenv_tools: Path  # bin/ of a venv holding Pipenv, as its lock says
+    pdm_tools: Path  # bin/ of a venv holding PDM, as its lock says
 
     def uv(self, app: Path) -> None:
         self._run(app, [str(self.tools / "uv"), "lock", "--python", str(self.tools / "python")])
@@ -179,10 +188,18 @@ class Locker:
     def poetry(self, app: Path) -> None:
         self._run(app, [str(self.tools / "poetry"), "lock", "--no-interaction"])
 
+    def pipenv(self, app: Path) -> None:
+        # Pipenv locks for the Python of the venv it runs in: the tools venv's, like a developer's.
+        self._run(app, [str(self.pipenv_tools / "pipenv"), "lock"])
+
+    def pdm(self, app: Path) -> None:
+        self._run(app, [str(self.pdm_tools / "pdm"), "lock", "--group", ":all"])
+
     def point_at_index(self, app: Path) -> None:
-        pyproject = app / "pyproject.toml"
-        text = pyproject.read_text()
-        pyproject.write_text(text.replace(INDEX_URL_PLACEHOLDER, self.index.url))
+        for name in ("pyproject.toml", "Pipfile"):
+            path = app / name
+            if path.exists():
+                path.write_text(path.read_text().replace(INDEX_URL_PLACEHOLDER, self.index.url))
 
     def _run(self, app: Path, argv: list[str]) -> None:
         self.point_at_index(app)
@@ -195,6 +212,16 @@ class Locker:
             "POETRY_CONFIG_DIR": str(self.home / "poetry-config"),
             "POETRY_VIRTUALENVS_CREATE": "false",
             "POETRY_KEYRING_ENABLED": "false",
+            # Pipenv and PDM: a venv of their own, never one of the app's, and no user config.
+            "VIRTUAL_ENV": str(self.tools.parent),
+            "PIPENV_CACHE_DIR": str(self.home / "pipenv-cache"),
+            "PIPENV_VERBOSITY": "-1",
+            "PIPENV_NOSPIN": "1",
+            "PDM_CACHE_DIR": str(self.home / "pdm-cache"),
+            "PDM_CONFIG_FILE": str(self.home / "pdm-config.toml"),
+            "PDM_CHECK_UPDATE": "false",
+            "PDM_PYTHON": str(self.tools / "python"),
+            "PDM_NON_INTERACTIVE": "1",
         }
         completed = subprocess.run(
             argv, cwd=app, env=env, capture_output=True, text=True, check=False, timeout=300
@@ -204,8 +231,15 @@ class Locker:
 
 @pytest.fixture(scope="session")
 def locker(tmp_path_factory: pytest.TempPathFactory, package_index: PackageIndex) -> Locker:
-    tools = make_tools_venv(tmp_path_factory.mktemp("lock-tools") / "venv", cached_tool_wheels())
-    return Locker(tools, package_index, tmp_path_factory.mktemp("lock-home"))
+    wheels = cached_tool_wheels()
+    tools = make_tools_venv(tmp_path_factory.mktemp("lock-tools") / "venv", wheels)
+    pipenv, pdm = (
+        make_locked_tool_venv(tmp_path_factory.mktemp(f"lock-{name}") / "venv", wheels, tool)
+        for name in ("pipenv", "pdm")
+        for tool in LOCKED_TOOLS
+        if tool.requirement.startswith(f"{name}==")
+    )
+    return Locker(tools, package_index, tmp_path_factory.mktemp("lock-home"), pipenv, pdm)
 
 
 def imports(pycnb: Pycnb, app: Path, module: str) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from pycnb.buildpack.bytecode import compile_tree
 from pycnb.buildpack.commands import CommandFailed, run_captured, run_streamed
 from pycnb.buildpack.dependencies.groups import GroupSelection
 from pycnb.buildpack.dependencies.package_manager import PackageManager
@@ -86,6 +87,9 @@ class VenvInputs:
     groups: GroupSelection = field(default_factory=GroupSelection)
     # Why this venv may never be reused, whatever the metadata says.
     not_reusable: tuple[str, ...] = ()
+    # Venv metadata fields whose change means starting from an empty venv with this installer,
+    # beyond those that always do (for a tool whose sync would keep what they added).
+    recreate_on: tuple[str, ...] = ()
 
 
 class Installer(Protocol):
@@ -144,7 +148,9 @@ class ToolRun:
 
     `args` decide what gets installed and are what the log shows after the tool's name;
     `hidden_args` only tune how (bytecode, progress output). `env` is added to the build's env,
-    and `env_defaults` only where the user has not set the variable.
+    and `env_defaults` only where the user has not set the variable. `check_args`, when given,
+    run the tool once before, to check the lock without installing (`pipenv verify`); its
+    failures read like the install's.
     """
 
     inputs: VenvInputs
@@ -163,6 +169,10 @@ class ToolRun:
     # pip prints its own progress as it goes; uv and Poetry are captured and shown as details,
     # so that their failures can be read and explained.
     stream: bool = False
+    check_args: Sequence[str] = ()
+    # (python, tree): compile the tree to hash-based .pyc files after the tool ran, for a tool
+    # that writes none itself (PDM).
+    bytecode: tuple[Path, Path] | None = None
 
     @property
     def command(self) -> str:
@@ -178,21 +188,32 @@ class ToolRun:
         if self.path_prepend:
             tool_env["PATH"] = ":".join((*map(str, self.path_prepend), env.get("PATH", "")))
         with out.step(self.step):
-            if not self.stream:
-                out.detail(f"Running: {self.shown}")
-            try:
-                if self.stream:
-                    run_streamed(argv, env=tool_env, cwd=app_dir)
-                    return
-                output = run_captured(argv, env=tool_env, cwd=app_dir)
-            except CommandFailed as error:
-                raise classify_failure(
-                    self.inputs.package_manager,
-                    error,
-                    self.failures,
-                    python_version=self.python_version,
-                    command=self.shown,
-                ) from None
-            for line in output.splitlines():
-                if line.strip():
-                    out.detail(line.strip())
+            if self.check_args:
+                check = " ".join((self.tool, *self.check_args))
+                self._run([*self.executable, *self.check_args], check, tool_env, app_dir, out)
+            self._run(argv, self.shown, tool_env, app_dir, out)
+            if self.bytecode is not None:
+                python, tree = self.bytecode
+                compile_tree(python, tree, env=tool_env, cwd=app_dir)
+
+    def _run(
+        self, argv: list[str], shown: str, env: Mapping[str, str], app_dir: Path, out: Output
+    ) -> None:
+        if not self.stream:
+            out.detail(f"Running: {shown}")
+        try:
+            if self.stream:
+                run_streamed(argv, env=env, cwd=app_dir)
+                return
+            output = run_captured(argv, env=env, cwd=app_dir)
+        except CommandFailed as error:
+            raise classify_failure(
+                self.inputs.package_manager,
+                error,
+                self.failures,
+                python_version=self.python_version,
+                command=shown,
+            ) from None
+        for line in output.splitlines():
+            if line.strip():
+                out.detail(line.strip())

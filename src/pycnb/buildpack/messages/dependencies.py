@@ -16,10 +16,11 @@ from pycnb.buildpack.dependencies.package_manager import (
     MultiplePackageManagers,
     NoPackageManager,
     PackageManager,
+    PipfileMissing,
     PyprojectWithoutLockfile,
-    UnsupportedPackageManager,
 )
 from pycnb.buildpack.dependencies.pip import PipInstallFailed
+from pycnb.buildpack.dependencies.pipfile import PIPFILE, InvalidPipfile
 from pycnb.buildpack.dependencies.requirements import RequirementsFileMissing
 from pycnb.buildpack.errors import render
 from pycnb.buildpack.output import Message
@@ -30,6 +31,8 @@ _SUPPORTED_MANAGERS = (
     "  requirements.txt  with pip\n"
     "  uv.lock           with uv\n"
     "  poetry.lock       with Poetry\n"
+    "  Pipfile.lock      with Pipenv\n"
+    "  pdm.lock          with PDM\n"
     "  pyproject.toml    with pip, for a [project] without a lockfile"
 )
 
@@ -42,43 +45,32 @@ _INDEX_SETTINGS = {
     "an index named in pyproject.toml",
     PackageManager.POETRY: "POETRY_HTTP_BASIC_<SOURCE>_USERNAME/_PASSWORD for a source named "
     "in pyproject.toml",
+    PackageManager.PIPENV: "a [[source]] in the Pipfile, with credentials as ${VAR} in its url",
+    PackageManager.PDM: "PDM_PYPI_URL, or PDM_PYPI_<SOURCE>_USERNAME/_PASSWORD for a source "
+    "named in pyproject.toml",
 }
 
 
-_LOCK_COMMANDS = {"Poetry": "poetry lock", "uv": "uv lock", "PDM": "pdm lock"}
-
-
-# How to leave a package manager pycnb does not support, for its own files.
-_MOVING = {
-    "Pipenv": (
-        "Export the locked dependencies with `pipenv requirements > requirements.txt` and "
-        "remove the Pipfile and Pipfile.lock, or move the project to uv or Poetry."
-    ),
-    "PDM": (
-        "Export the locked dependencies with `pdm export --format requirements --output "
-        "requirements.txt` and remove pdm.lock, or, since PDM projects use a standard "
-        "[project] table, run `uv lock` and remove pdm.lock to build with uv."
-    ),
+_LOCK_COMMANDS = {
+    "Poetry": "poetry lock",
+    "uv": "uv lock",
+    "PDM": "pdm lock",
+    "Pipenv": "pipenv lock",
 }
 
 
-def _render_lockfile_missing(tools: list[tuple[str, str]]) -> Message:
-    tables = ", ".join(f"[tool.{tool.lower()}]" for tool, _ in tools)
+def _render_lockfile_missing(tools: list[tuple[str, str]], found_in: str) -> Message:
     tool, lockfile = tools[0]
-    if tool == "PDM":
-        return Message(
-            "pdm.lock is missing, and PDM is not supported",
-            f"pyproject.toml has {tables}, but there is no pdm.lock.\n\n{_SUPPORTED_MANAGERS}",
-            "PDM projects use a standard [project] table, so `uv lock` turns one into a uv "
-            "project; or export pinned dependencies with `pdm lock` then `pdm export --format "
-            "requirements --output requirements.txt`.",
-        )
+    if found_in == PIPFILE:
+        what = f"The app has a {PIPFILE}, so it is a {tool} project"
+    else:
+        tables = ", ".join(f"[tool.{name.lower()}]" for name, _ in tools)
+        what = f"{found_in} has {tables}, so the app is a {tool} project"
     commands = " or ".join(f"`{_LOCK_COMMANDS[name]}`" for name, _ in tools)
     return Message(
         f"{lockfile} is missing",
-        f"pyproject.toml has {tables}, so the app is a {tool} project, but it has no "
-        f"{lockfile}. pycnb installs exactly what the lockfile says, so builds are "
-        "reproducible, and never resolves dependencies itself for such a project.",
+        f"{what}, but it has no {lockfile}. pycnb installs exactly what the lockfile says, so "
+        "builds are reproducible, and never resolves dependencies itself for such a project.",
         f"Run {commands} and commit the lockfile it writes.",
     )
 
@@ -231,19 +223,28 @@ def _render_multiple_package_managers(error: MultiplePackageManagers) -> Message
 
 
 @render.register
-def _render_unsupported_package_manager(error: UnsupportedPackageManager) -> Message:
-    file_name = error.file_name
-    tool = error.tool
+def _render_pipfile_missing(_error: PipfileMissing) -> Message:
     return Message(
-        f"{tool} is not supported",
-        f"The app has a {file_name}, which is {tool}'s file.\n\n{_SUPPORTED_MANAGERS}",
-        _MOVING.get(tool, f"Export the dependencies to requirements.txt and remove {file_name}."),
+        "Pipfile.lock has no Pipfile beside it",
+        "The app has a Pipfile.lock but no Pipfile. Pipenv checks that the lock still "
+        "matches the Pipfile before installing it, and cannot without one.",
+        "Commit the Pipfile that Pipfile.lock was written from (and run `pipenv lock` if it "
+        "changed since).",
     )
 
 
 @render.register
 def _render_lockfile_missing_error(error: LockfileMissing) -> Message:
-    return _render_lockfile_missing(error.tools)
+    return _render_lockfile_missing(error.tools, error.found_in)
+
+
+@render.register
+def _render_invalid_pipfile(error: InvalidPipfile) -> Message:
+    return Message(
+        "Pipfile could not be read",
+        f"{error.path}: {error.reason}",
+        "Fix the Pipfile (it is TOML); `pipenv lock` reports the same error locally.",
+    )
 
 
 @render.register
@@ -271,9 +272,10 @@ def _render_unknown_dependency_groups(error: UnknownDependencyGroups) -> Message
 def _render_lockfile_outdated(error: LockfileOutdated) -> Message:
     pm = error.package_manager
     output = error.output
+    project_file = pm.project_files[0] if pm.project_files else "pyproject.toml"
     return Message(
         f"{pm.file_name} is out of date",
-        f"{_tool_said(pm, output)}\n\npyproject.toml changed after {pm.file_name} was "
+        f"{_tool_said(pm, output)}\n\n{project_file} changed after {pm.file_name} was "
         f"last written, so the lockfile no longer describes the project. pycnb installs "
         "exactly what the lockfile says and never re-locks during a build.",
         f"Run `{_LOCK_COMMANDS[pm.value]}` and commit the updated {pm.file_name}.",
