@@ -265,12 +265,14 @@ def assert_launch_image_is_installer_free(pycnb: Pycnb, app: Path, module: str) 
     `module` is a package of the app to import."""
     exported = {p.name for p in pycnb.layers.iterdir() if p.is_dir()}
     assert {"python", "venv"} <= exported
-    installers = {"pip", "uv", "poetry", "pip-cache", "uv-cache", "poetry-cache"}
+    tools = ("pip", "uv", "poetry", "pipenv", "pdm")
+    installers = {*tools, *(f"{tool}-cache" for tool in tools)}
     assert not exported & installers, exported
-    for pattern in ("bin/pip*", "bin/uv*", "bin/poetry*", "site-packages/pip",
-                    "site-packages/uv", "site-packages/poetry"):  # fmt: skip
+    for pattern in ("bin/pip*", "bin/uv*", "bin/poetry*", "bin/pdm*", "site-packages/pip",
+                    "site-packages/uv", "site-packages/poetry", "site-packages/pipenv",
+                    "site-packages/pdm"):  # fmt: skip
         assert not list(pycnb.layers.rglob(pattern)), pattern
-    for tool in ("pip", "uv", "poetry"):
+    for tool in tools:
         # The run image here is this machine, which may have a pip of its own in /usr/bin.
         found = pycnb.run(app, "sh", "-c", f"command -v {tool} || true")
         assert str(pycnb.root) not in found.output, (tool, found)
