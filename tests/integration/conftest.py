@@ -192,6 +192,12 @@ class Locker:
         # Pipenv locks for the Python of the venv it runs in: the tools venv's, like a developer's.
         self._run(app, [str(self.pipenv_tools / "pipenv"), "lock"])
 
+    def uv_export(self, app: Path) -> None:
+        """requirements.txt from uv.lock, as a repo that also serves pip-only tools commits it."""
+        argv = [str(self.tools / "uv"), "export", "--no-dev", "--output-file", "requirements.txt"]
+        argv += ["--python", str(self.tools / "python")]
+        self._run(app, argv)
+
     def pdm(self, app: Path) -> None:
         self._run(app, [str(self.pdm_tools / "pdm"), "lock", "--group", ":all"])
 

@@ -1,7 +1,8 @@
 """Which package manager installs the app's dependencies: exactly one file decides.
 
 In order: requirements.txt, poetry.lock, uv.lock, Pipfile.lock or pdm.lock (more than one is an
-error); then a Pipfile without its lock, which is an error naming `pipenv lock`; then
+error, except for a requirements.txt that is an export of the one lockfile beside it: see
+`exported.py`); then a Pipfile without its lock, which is an error naming `pipenv lock`; then
 pyproject.toml, which pip installs when it is a plain PEP 621 project, and which is an error when
 it belongs to a tool whose lockfile is missing (the build would otherwise ignore the lock the
 user meant to write).
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from pycnb.buildpack.dependencies.exported import ExportedRequirements, export_of
 from pycnb.buildpack.dependencies.pipfile import PIPFILE, PIPFILE_LOCK
 from pycnb.buildpack.errors import DependencyError
 from pycnb.buildpack.project import PYPROJECT, Pyproject
@@ -26,6 +28,7 @@ __all__ = [
     "PipfileMissing",
     "PyprojectWithoutLockfile",
     "determine_package_manager",
+    "requirements_export",
 ]
 
 
@@ -152,6 +155,10 @@ class PyprojectWithoutLockfile:
 def determine_package_manager(app_dir: Path, pyproject: Pyproject | None) -> PackageManager:
     """`pyproject` is the app's parsed pyproject.toml, if it has one."""
     found = [pm for pm in _DECIDING if (app_dir / pm.file_name).is_file()]
+    # requirements.txt and one lockfile: the first may be an export of the second.
+    pair = len(found) == 2 and found[0] is PackageManager.PIP  # noqa: PLR2004
+    if pair and requirements_export(app_dir, found[1]) is not None:
+        found = [found[1]]
     if len(found) > 1:
         raise MultiplePackageManagers(found)
     if found == [PackageManager.PIPENV] and not (app_dir / PIPFILE).is_file():
@@ -169,3 +176,13 @@ def determine_package_manager(app_dir: Path, pyproject: Pyproject | None) -> Pac
         lookalikes=[name for name in _REQUIREMENTS_LOOKALIKES if (app_dir / name).exists()],
         has_pyproject=pyproject is not None,
     )
+
+
+def requirements_export(app_dir: Path, lock: PackageManager) -> ExportedRequirements | None:
+    """Whether the app's requirements.txt is an export of `lock`'s lockfile (and why)."""
+    try:
+        requirements = (app_dir / _FILES[PackageManager.PIP]).read_text(encoding="utf-8")
+        lock_content = (app_dir / lock.file_name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return export_of(requirements, lock.file_name, lock_content)

@@ -30,6 +30,7 @@ from pycnb.buildpack.dependencies.package_manager import (
     PackageManager,
     PyprojectWithoutLockfile,
     determine_package_manager,
+    requirements_export,
 )
 from pycnb.buildpack.dependencies.pipfile import read_pipfile
 from pycnb.buildpack.dependencies.requirements import RequirementsInputs, read_requirements_inputs
@@ -85,6 +86,11 @@ def plan_dependencies(
         requirements = read_requirements_inputs(app_dir, package_manager.file_name)
     locks = package_manager in SYNC_TOOLS
     out.info(f"Using {package_manager.tool} ({package_manager.file_name})")
+    if locks and (export := requirements_export(app_dir, package_manager)) is not None:
+        out.info(
+            f"Ignoring requirements.txt: it is an export of {export.lockfile} ({export.why}), "
+            f"so {package_manager.tool} installs the lockfile itself"
+        )
     if groups.names:
         out.info(f"Including {', '.join(groups.names)} from {GROUPS_SETTING}")
     if package_manager is PackageManager.PYPROJECT:

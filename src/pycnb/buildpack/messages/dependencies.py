@@ -218,7 +218,10 @@ def _render_multiple_package_managers(error: MultiplePackageManagers) -> Message
         "Multiple package manager files found",
         f"Exactly one package manager file must decide the app's dependencies, but the "
         f"app has:\n\n{listing}",
-        "Keep the file of the package manager the app uses and delete the others.",
+        "Keep the file of the package manager the app uses and delete the others. A "
+        "requirements.txt that is an export of the lockfile beside it is recognised (and "
+        "ignored) when it is the exporting tool's unedited output (`uv export`, `poetry "
+        "export`, `pdm export`, `pipenv requirements`): regenerate it after each lock.",
     )
 
 
