@@ -16,6 +16,7 @@ from pycnb.buildpack.dependencies.groups import UnknownDependencyGroups
 from pycnb.buildpack.dependencies.installer import (
     InstallerFailed,
     LockfileOutdated,
+    LockFormatUnsupported,
     PythonRejected,
 )
 from pycnb.buildpack.dependencies.package_manager import (
@@ -50,6 +51,10 @@ EXAMPLES: list[tuple[Exception, list[str]]] = [
     (NoPackageManager(["requirement.txt"], has_pyproject=False), ["requirement.txt"]),
     (NoPackageManager([], has_pyproject=True), ["pyproject.toml"]),
     (MultiplePackageManagers([PackageManager.PIP, PackageManager.UV]), ["uv.lock (uv)"]),
+    (
+        LockFormatUnsupported(PackageManager.PDM, "lock_version 3.1", "Lockfile is not compatible"),
+        ["pdm.lock is in a format PDM cannot read (lock_version 3.1)", "Run `pdm lock` with PDM"],
+    ),
     (PipfileMissing(), ["Pipfile.lock has no Pipfile", "Commit the Pipfile"]),
     (
         LockfileMissing([("Pipenv", "Pipfile.lock")], found_in="Pipfile"),

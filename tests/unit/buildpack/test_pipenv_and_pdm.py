@@ -11,7 +11,7 @@ import pytest
 
 from pycnb.buildpack.commands import CommandFailed
 from pycnb.buildpack.dependencies import installer as installer_module
-from pycnb.buildpack.dependencies import pdm, pipenv
+from pycnb.buildpack.dependencies import pdm, pipenv, poetry
 from pycnb.buildpack.dependencies.groups import (
     GroupSelection,
     UnknownDependencyGroups,
@@ -20,9 +20,12 @@ from pycnb.buildpack.dependencies.groups import (
 from pycnb.buildpack.dependencies.installer import (
     InstallerFailed,
     LockfileOutdated,
+    LockFormatUnsupported,
+    ToolFailures,
     ToolRun,
     VenvInputs,
     classify_failure,
+    describe_lock_format,
 )
 from pycnb.buildpack.dependencies.package_manager import PackageManager
 from pycnb.buildpack.dependencies.pipfile import (
@@ -309,3 +312,54 @@ def test_pdm_groups_and_extras() -> None:
     assert pyproject.pdm_groups() == ("lint", "test")
     selected = select_groups(("test", "fast"), PackageManager.PDM, pyproject)
     assert selected == GroupSelection(groups=("test",), extras=("fast",))
+
+
+# --- old lock formats --------------------------------------------------------------------------
+
+# The pinned tools' words for a lockfile format they cannot read.
+PDM_INCOMPATIBLE = "WARNING: Lockfile is not compatible with PDM\n"
+POETRY_INCOMPATIBLE = (
+    "The lock file is not compatible with the current version of Poetry.\nUpgrade Poetry to be "
+    "able to read the lock file or, alternatively, regenerate the lock file with the `poetry "
+    "lock` command.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("pm", "failures", "output"),
+    [
+        (PackageManager.PDM, pdm.FAILURES, PDM_INCOMPATIBLE),
+        (PackageManager.POETRY, poetry.FAILURES, POETRY_INCOMPATIBLE),
+    ],
+)
+def test_an_unreadable_lock_format_is_typed(
+    pm: PackageManager, failures: ToolFailures, output: str
+) -> None:
+    error = classify_failure(
+        pm,
+        CommandFailed(("tool",), 1, output),
+        failures,
+        python_version="3.12.7",
+        command="tool sync",
+        lock_format="lock_version 3.1",
+    )
+    assert isinstance(error, LockFormatUnsupported)
+    assert error.lock_format == "lock_version 3.1"
+
+
+@pytest.mark.parametrize(
+    ("pm", "content", "expected"),
+    [
+        (PackageManager.PDM, '[metadata]\nlock_version = "4.1"\n', "lock_version 4.1"),
+        (PackageManager.POETRY, '[metadata]\nlock-version = "1.1"\n', "lock-version 1.1"),
+        (PackageManager.UV, "version = 1\n", "version 1"),
+        (PackageManager.PIPENV, '{"_meta": {"pipfile-spec": 6}}', "pipfile-spec 6"),
+        (PackageManager.PDM, "[metadata\n", ""),
+        (PackageManager.POETRY, "[[package]]\n", ""),
+    ],
+)
+def test_describe_lock_format(
+    tmp_path: Path, pm: PackageManager, content: str, expected: str
+) -> None:
+    (tmp_path / pm.file_name).write_text(content)
+    assert describe_lock_format(pm, tmp_path) == expected

@@ -8,6 +8,8 @@ of its own (`pip.py`), since pip never removes what the requirements stopped lis
 
 from __future__ import annotations
 
+import json
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +27,14 @@ __all__ = [
     "SOURCE_DATE_EPOCH",
     "Installer",
     "InstallerFailed",
+    "LockFormatUnsupported",
     "LockfileOutdated",
     "PythonRejected",
     "ToolFailures",
     "ToolRun",
     "VenvInputs",
     "classify_failure",
+    "describe_lock_format",
 ]
 
 # pip's ZIP handling rejects dates before 1980, and with this set py_compile writes hash-based
@@ -62,6 +66,18 @@ class LockfileOutdated(DependencyError):
 
     def __str__(self) -> str:
         return f"{self.package_manager.file_name} is out of date"
+
+
+@dataclass
+class LockFormatUnsupported(DependencyError):
+    """The tool cannot read the lockfile's format (too old, or newer than the pinned tool)."""
+
+    package_manager: PackageManager
+    lock_format: str  # as the lockfile names it: "lock_version 3.1"; "" when unreadable
+    output: str  # the tool's own message
+
+    def __str__(self) -> str:
+        return f"{self.package_manager.file_name} format {self.lock_format} is not readable"
 
 
 @dataclass
@@ -124,6 +140,7 @@ class ToolFailures:
 
     lock_outdated: str | None = None
     python_rejected: str | None = None
+    lock_format: str | None = None  # the lockfile's format is one the tool cannot read
 
 
 def classify_failure(
@@ -133,8 +150,12 @@ def classify_failure(
     *,
     python_version: str,
     command: str,
-) -> LockfileOutdated | PythonRejected | InstallerFailed:
+    lock_format: str = "",
+) -> LockFormatUnsupported | LockfileOutdated | PythonRejected | InstallerFailed:
+    """`lock_format`: the lockfile's format as it names it, for the message."""
     output = error.output or ""
+    if failures.lock_format is not None and failures.lock_format in output:
+        return LockFormatUnsupported(package_manager, lock_format, output)
     if failures.lock_outdated is not None and failures.lock_outdated in output:
         return LockfileOutdated(package_manager, output)
     if failures.python_rejected is not None and failures.python_rejected in output:
@@ -196,6 +217,10 @@ class ToolRun:
                 python, tree = self.bytecode
                 compile_tree(python, tree, env=tool_env, cwd=app_dir)
 
+    def lock_format(self, app_dir: Path) -> str:
+        """The lockfile's format, as it names it, for messages; "" when it says none."""
+        return describe_lock_format(self.inputs.package_manager, app_dir)
+
     def _run(
         self, argv: list[str], shown: str, env: Mapping[str, str], app_dir: Path, out: Output
     ) -> None:
@@ -213,7 +238,36 @@ class ToolRun:
                 self.failures,
                 python_version=self.python_version,
                 command=shown,
+                lock_format=self.lock_format(app_dir),
             ) from None
         for line in output.splitlines():
             if line.strip():
                 out.detail(line.strip())
+
+
+# Where each lockfile names its format.
+_FORMAT_KEYS = {
+    PackageManager.POETRY: ("metadata", "lock-version"),
+    PackageManager.PDM: ("metadata", "lock_version"),
+    PackageManager.UV: ("version",),
+}
+
+
+def describe_lock_format(package_manager: PackageManager, app_dir: Path) -> str:
+    """`lock-version 1.1`, `lock_version 4.1`, `pipfile-spec 6`: the format of the app's
+    lockfile as it names it; "" when it names none or cannot be read."""
+    path = app_dir / package_manager.file_name
+    try:
+        text = path.read_text(encoding="utf-8")
+        if package_manager is PackageManager.PIPENV:
+            spec = json.loads(text).get("_meta", {}).get("pipfile-spec")
+            return f"pipfile-spec {spec}" if spec is not None else ""
+        keys = _FORMAT_KEYS.get(package_manager)
+        if keys is None:
+            return ""
+        value: object = tomllib.loads(text)
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return ""
+    return f"{keys[-1]} {value}" if value is not None else ""

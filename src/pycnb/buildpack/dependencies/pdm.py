@@ -63,7 +63,11 @@ PDM = ToolSpec(
 )
 
 # PDM's wording at the pinned version (`pdm lock --check`).
-FAILURES = ToolFailures(lock_outdated="Lockfile doesn't satisfy the project requirements")
+FAILURES = ToolFailures(
+    lock_outdated="Lockfile doesn't satisfy the project requirements",
+    # lock_version 3.x (PDM 1.x) or newer than it reads; every 4.x it reads, with a warning.
+    lock_format="Lockfile is not compatible with PDM",
+)
 
 CHECK_ARGS = ("lock", "--check")
 

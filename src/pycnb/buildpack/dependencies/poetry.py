@@ -62,6 +62,8 @@ POETRY = ToolSpec(
 FAILURES = ToolFailures(
     lock_outdated="changed significantly since poetry.lock was last generated",
     python_rejected="is not allowed by the project",
+    # A lock-version newer than it reads (it still reads 1.1 and 2.0, written by Poetry 1.x).
+    lock_format="The lock file is not compatible with the current version of Poetry",
 )
 
 

@@ -9,6 +9,7 @@ from pycnb.buildpack.dependencies.groups import GROUPS_SETTING, UnknownDependenc
 from pycnb.buildpack.dependencies.installer import (
     InstallerFailed,
     LockfileOutdated,
+    LockFormatUnsupported,
     PythonRejected,
 )
 from pycnb.buildpack.dependencies.package_manager import (
@@ -22,6 +23,13 @@ from pycnb.buildpack.dependencies.package_manager import (
 from pycnb.buildpack.dependencies.pip import PipInstallFailed
 from pycnb.buildpack.dependencies.pipfile import PIPFILE, InvalidPipfile
 from pycnb.buildpack.dependencies.requirements import RequirementsFileMissing
+from pycnb.buildpack.dependencies.tool_versions import (
+    PDM_VERSION,
+    PIP_VERSION,
+    PIPENV_VERSION,
+    POETRY_VERSION,
+    UV_VERSION,
+)
 from pycnb.buildpack.errors import render
 from pycnb.buildpack.output import Message
 from pycnb.buildpack.project import InvalidPyproject
@@ -50,6 +58,15 @@ _INDEX_SETTINGS = {
     "named in pyproject.toml",
 }
 
+
+_TOOL_VERSIONS = {
+    PackageManager.PIP: PIP_VERSION,
+    PackageManager.PYPROJECT: PIP_VERSION,
+    PackageManager.UV: UV_VERSION,
+    PackageManager.POETRY: POETRY_VERSION,
+    PackageManager.PIPENV: PIPENV_VERSION,
+    PackageManager.PDM: PDM_VERSION,
+}
 
 _LOCK_COMMANDS = {
     "Poetry": "poetry lock",
@@ -282,6 +299,20 @@ def _render_lockfile_outdated(error: LockfileOutdated) -> Message:
         f"last written, so the lockfile no longer describes the project. pycnb installs "
         "exactly what the lockfile says and never re-locks during a build.",
         f"Run `{_LOCK_COMMANDS[pm.value]}` and commit the updated {pm.file_name}.",
+    )
+
+
+@render.register
+def _render_lock_format_unsupported(error: LockFormatUnsupported) -> Message:
+    pm = error.package_manager
+    named = f" ({error.lock_format})" if error.lock_format else ""
+    return Message(
+        f"{pm.file_name} is in a format {pm.tool} cannot read{named}",
+        f"{_tool_said(pm, error.output)}\n\npycnb installs with {pm.tool} "
+        f"{_TOOL_VERSIONS[pm]}, which cannot read this {pm.file_name}{named}: it was written "
+        f"by a much older or a newer {pm.tool}.",
+        f"Run `{_LOCK_COMMANDS[pm.value]}` with {pm.tool} {_TOOL_VERSIONS[pm]} (or any recent "
+        f"{pm.tool}) and commit the {pm.file_name} it rewrites.",
     )
 
 
