@@ -20,11 +20,17 @@ from pathlib import Path
 
 import pytest
 
+from pycnb.buildpack.dependencies.tool_versions import LOCKED_TOOLS
 from pycnb.platform.target import host_target
 from pycnb.runtimes.discover import find_local_pythons
 from pycnb.runtimes.local_python import default_cache_dir, write_local_manifest
 from tests.support.index import build_simple_index, serve_index
-from tests.support.tool_wheels import cached_test_app_wheels, cached_tool_wheels, make_tools_venv
+from tests.support.tool_wheels import (
+    cached_test_app_wheels,
+    cached_tool_wheels,
+    make_locked_tool_venv,
+    make_tools_venv,
+)
 from tests.support.wheels import make_wheel
 
 FIXTURE_APPS = Path(__file__).parent.parent / "fixtures" / "apps"
@@ -139,7 +145,7 @@ def app(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     return copy
 
 
-# --- Lockfile projects (uv, Poetry) and the local package index they lock against ------------
+# --- Lockfile projects (uv, Poetry, Pipenv, PDM) and the local index they lock against ---------
 
 INDEX_URL_PLACEHOLDER = "@INDEX_URL@"
 
@@ -168,11 +174,14 @@ def package_index(
 
 @dataclass(frozen=True)
 class Locker:
-    """Writes real lockfiles with the pinned uv and Poetry, as a developer would before pushing."""
+    """Writes real lockfiles with the pinned uv, Poetry, Pipenv and PDM, as a developer would
+    before pushing."""
 
     tools: Path  # bin/ of a venv holding uv and Poetry
     index: PackageIndex
     home: Path  # HOME, caches and config for the tools: nothing from the machine's user
+    pipenv_tools: Path  # bin/ of a venv holding Pipenv, as its lock says
+    pdm_tools: Path  # bin/ of a venv holding PDM, as its lock says
 
     def uv(self, app: Path) -> None:
         self._run(app, [str(self.tools / "uv"), "lock", "--python", str(self.tools / "python")])
@@ -180,10 +189,24 @@ class Locker:
     def poetry(self, app: Path) -> None:
         self._run(app, [str(self.tools / "poetry"), "lock", "--no-interaction"])
 
+    def pipenv(self, app: Path) -> None:
+        # Pipenv locks for the Python of the venv it runs in: the tools venv's, like a developer's.
+        self._run(app, [str(self.pipenv_tools / "pipenv"), "lock"])
+
+    def uv_export(self, app: Path) -> None:
+        """requirements.txt from uv.lock, as a repo that also serves pip-only tools commits it."""
+        argv = [str(self.tools / "uv"), "export", "--no-dev", "--output-file", "requirements.txt"]
+        argv += ["--python", str(self.tools / "python")]
+        self._run(app, argv)
+
+    def pdm(self, app: Path) -> None:
+        self._run(app, [str(self.pdm_tools / "pdm"), "lock", "--group", ":all"])
+
     def point_at_index(self, app: Path) -> None:
-        pyproject = app / "pyproject.toml"
-        text = pyproject.read_text()
-        pyproject.write_text(text.replace(INDEX_URL_PLACEHOLDER, self.index.url))
+        for name in ("pyproject.toml", "Pipfile"):
+            path = app / name
+            if path.exists():
+                path.write_text(path.read_text().replace(INDEX_URL_PLACEHOLDER, self.index.url))
 
     def _run(self, app: Path, argv: list[str]) -> None:
         self.point_at_index(app)
@@ -196,6 +219,16 @@ class Locker:
             "POETRY_CONFIG_DIR": str(self.home / "poetry-config"),
             "POETRY_VIRTUALENVS_CREATE": "false",
             "POETRY_KEYRING_ENABLED": "false",
+            # Pipenv and PDM: a venv of their own, never one of the app's, and no user config.
+            "VIRTUAL_ENV": str(self.tools.parent),
+            "PIPENV_CACHE_DIR": str(self.home / "pipenv-cache"),
+            "PIPENV_VERBOSITY": "-1",
+            "PIPENV_NOSPIN": "1",
+            "PDM_CACHE_DIR": str(self.home / "pdm-cache"),
+            "PDM_CONFIG_FILE": str(self.home / "pdm-config.toml"),
+            "PDM_CHECK_UPDATE": "false",
+            "PDM_PYTHON": str(self.tools / "python"),
+            "PDM_NON_INTERACTIVE": "1",
         }
         completed = subprocess.run(
             argv, cwd=app, env=env, capture_output=True, text=True, check=False, timeout=300
@@ -205,8 +238,15 @@ class Locker:
 
 @pytest.fixture(scope="session")
 def locker(tmp_path_factory: pytest.TempPathFactory, package_index: PackageIndex) -> Locker:
-    tools = make_tools_venv(tmp_path_factory.mktemp("lock-tools") / "venv", cached_tool_wheels())
-    return Locker(tools, package_index, tmp_path_factory.mktemp("lock-home"))
+    wheels = cached_tool_wheels()
+    tools = make_tools_venv(tmp_path_factory.mktemp("lock-tools") / "venv", wheels)
+    pipenv, pdm = (
+        make_locked_tool_venv(tmp_path_factory.mktemp(f"lock-{name}") / "venv", wheels, tool)
+        for name in ("pipenv", "pdm")
+        for tool in LOCKED_TOOLS
+        if tool.requirement.startswith(f"{name}==")
+    )
+    return Locker(tools, package_index, tmp_path_factory.mktemp("lock-home"), pipenv, pdm)
 
 
 def imports(pycnb: Pycnb, app: Path, module: str) -> bool:
@@ -232,12 +272,14 @@ def assert_launch_image_is_installer_free(pycnb: Pycnb, app: Path, module: str) 
     `module` is a package of the app to import."""
     exported = {p.name for p in pycnb.layers.iterdir() if p.is_dir()}
     assert {"python", "venv"} <= exported
-    installers = {"pip", "uv", "poetry", "pip-cache", "uv-cache", "poetry-cache"}
+    tools = ("pip", "uv", "poetry", "pipenv", "pdm")
+    installers = {*tools, *(f"{tool}-cache" for tool in tools)}
     assert not exported & installers, exported
-    for pattern in ("bin/pip*", "bin/uv*", "bin/poetry*", "site-packages/pip",
-                    "site-packages/uv", "site-packages/poetry"):  # fmt: skip
+    for pattern in ("bin/pip*", "bin/uv*", "bin/poetry*", "bin/pdm*", "site-packages/pip",
+                    "site-packages/uv", "site-packages/poetry", "site-packages/pipenv",
+                    "site-packages/pdm"):  # fmt: skip
         assert not list(pycnb.layers.rglob(pattern)), pattern
-    for tool in ("pip", "uv", "poetry"):
+    for tool in tools:
         # The run image here is this machine, which may have a pip of its own in /usr/bin.
         found = pycnb.run(app, "sh", "-c", f"command -v {tool} || true")
         assert str(pycnb.root) not in found.output, (tool, found)

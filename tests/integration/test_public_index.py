@@ -2,7 +2,8 @@
 
 Every other integration test installs from a local index over plain HTTP. These see what a user
 sees: HTTPS to PyPI, through whatever proxy or private certificate authority the machine trusts,
-for the bootstrap pip that installs the tools and for each tool itself. The platform hands the
+for the bootstrap pip that installs the tools and for each tool itself (pip, uv, Poetry, Pipenv,
+PDM). The platform hands the
 buildpack none of the caller's certificate settings (SSL_CERT_FILE...), as a CNB platform would
 not, so a tool that trusts only its own bundled roots fails here behind a TLS-inspecting proxy.
 """
@@ -51,6 +52,31 @@ priority = "primary"
 """
 
 
+PDM_PROJECT = f"""\
+{UV_PROJECT}
+[tool.pdm]
+distribution = false
+"""
+
+PIPFILE = f"""\
+[[source]]
+url = "{PUBLIC_SIMPLE_INDEX}"
+verify_ssl = true
+name = "pypi"
+
+[packages]
+flask = "==3.1.3"
+gunicorn = "==27.0.1"
+"""
+
+PROJECT_FILES = {
+    "uv": ("pyproject.toml", UV_PROJECT),
+    "poetry": ("pyproject.toml", POETRY_PROJECT),
+    "pipenv": ("Pipfile", PIPFILE),
+    "pdm": ("pyproject.toml", PDM_PROJECT),
+}
+
+
 @pytest.fixture
 def public_pycnb(tmp_path: Path, runtime_manifest: Path) -> Pycnb:
     return Pycnb(
@@ -72,11 +98,20 @@ def lock(locker: Locker, app: Path, tool: str) -> None:
         "REQUESTS_CA_BUNDLE": bundle,
         "POETRY_VIRTUALENVS_CREATE": "false",
         "POETRY_KEYRING_ENABLED": "false",
+        # Pipenv and PDM read the system's store themselves (truststore), as in the build.
+        "VIRTUAL_ENV": str(locker.tools.parent),
+        "PIPENV_VERBOSITY": "-1",
+        "PIPENV_NOSPIN": "1",
+        "PDM_PYTHON": str(locker.tools / "python"),
+        "PDM_CHECK_UPDATE": "false",
+        "PDM_CONFIG_FILE": str(locker.home / "pdm-config.toml"),
         **{k: v for k, v in os.environ.items() if k.lower().endswith("_proxy")},
     }
     argv = {
         "uv": [str(locker.tools / "uv"), "lock", "--python", str(locker.tools / "python")],
         "poetry": [str(locker.tools / "poetry"), "lock", "--no-interaction"],
+        "pipenv": [str(locker.pipenv_tools / "pipenv"), "lock"],
+        "pdm": [str(locker.pdm_tools / "pdm"), "lock"],
     }[tool]
     done = subprocess.run(
         argv, cwd=app, env=env, capture_output=True, text=True, check=False, timeout=300
@@ -90,6 +125,8 @@ def lock(locker: Locker, app: Path, tool: str) -> None:
         ("pip", "Installing pip"),
         ("uv", "Installing dependencies from uv.lock with uv"),
         ("poetry", "Installing dependencies from poetry.lock with Poetry"),
+        ("pipenv", "Installing dependencies from Pipfile.lock with Pipenv"),
+        ("pdm", "Installing dependencies from pdm.lock with PDM"),
     ],
 )
 def test_the_example_app_builds_from_the_public_index_and_serves(
@@ -99,7 +136,8 @@ def test_the_example_app_builds_from_the_public_index_and_serves(
     shutil.copytree(EXAMPLE, app)
     if manager != "pip":
         (app / "requirements.txt").unlink()
-        (app / "pyproject.toml").write_text(UV_PROJECT if manager == "uv" else POETRY_PROJECT)
+        name, content = PROJECT_FILES[manager]
+        (app / name).write_text(content)
         lock(locker, app, manager)
 
     built = public_pycnb.build(app)

@@ -181,3 +181,23 @@ def test_a_project_its_build_system_cannot_build_gets_its_dependencies(
     assert "Running: uv sync --locked --no-default-groups --no-install-project" in result.output
     assert "`[tool.uv] package = false`" in result.output
     assert pycnb.run(app, "python", "app.py").output == "alpha 2.0 beta 1.0\n"
+
+
+def test_a_requirements_txt_exported_from_the_lock_builds_with_the_lock(
+    pycnb: Pycnb, app: Path, locker: Locker
+) -> None:
+    locker.uv(app)
+    locker.uv_export(app)
+    result = pycnb.build(app)
+    assert result.returncode == 0, result
+    assert "Using uv (uv.lock)" in result.output, result
+    assert (
+        "Ignoring requirements.txt: it is an export of uv.lock (its header says it was written "
+        "by `uv export`), so uv installs the lockfile itself"
+    ) in result.output
+    assert pycnb.run(app, "python", "app.py").output == "alpha 2.0 beta 1.0\n"
+
+    # Edited by hand, it is a second package manager again.
+    (app / "requirements.txt").write_text("pycnb-alpha==1.0\n")
+    again = pycnb.build(app)
+    assert_clean_error(again, "Multiple package manager files found", "uv export")

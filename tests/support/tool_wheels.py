@@ -21,10 +21,13 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from packaging.version import Version
 
 from pycnb.buildpack.dependencies.tool_versions import (
+    LOCKED_TOOLS,
+    PDM_VERSION,
     PIP_VERSION,
-    POETRY_LOCK,
+    PIPENV_VERSION,
     POETRY_VERSION,
     UV_VERSION,
+    LockedTool,
 )
 
 if TYPE_CHECKING:
@@ -41,6 +44,7 @@ __all__ = [
     "cached_test_app_wheels",
     "cached_tool_wheels",
     "fetch_tool_wheels",
+    "make_locked_tool_venv",
     "make_tools_venv",
     "missing_tool_wheels",
     "tool_wheels_dir",
@@ -52,6 +56,8 @@ TOOL_REQUIREMENTS: tuple[str, ...] = (
     f"pip=={PIP_VERSION}",
     f"uv=={UV_VERSION}",
     f"poetry=={POETRY_VERSION}",
+    f"pipenv=={PIPENV_VERSION}",
+    f"pdm=={PDM_VERSION}",
 )
 
 # A PEP 517 build backend for the fixture apps that pip installs from pyproject.toml (pip fetches
@@ -64,12 +70,12 @@ _ALL_REQUIREMENTS = (*TOOL_REQUIREMENTS, *BUILD_BACKEND_REQUIREMENTS)
 # Requirements the buildpack installs from a lock (every dependency pinned, with hashes): the
 # wheelhouse gets exactly those files. pip evaluates the lock's markers for the interpreter that
 # runs it, which (3.11, or any later one) needs a superset of what newer target Pythons need.
-_LOCKED = {f"poetry=={POETRY_VERSION}": POETRY_LOCK}
+_LOCKED = {tool.requirement: tool.lock for tool in LOCKED_TOOLS}
 
-# Poetry's dependencies include C extensions (rapidfuzz, msgpack, ...) whose wheels differ per
-# Python version. The buildpack installs Poetry into the runtimes the integration tests build
-# with (3.12 and 3.13), and the tools venv that generates lockfiles runs on the interpreter that
-# runs the tests, so the wheelhouse holds wheels for each of them.
+# Poetry's and PDM's dependencies include C extensions (rapidfuzz, msgpack, ...) whose wheels
+# differ per Python version. The buildpack installs them into the runtimes the integration tests
+# build with (3.12 and 3.13), and the tools venvs that generate lockfiles run on the interpreter
+# that runs the tests, so the wheelhouse holds wheels for each of them.
 WHEEL_PYTHON_VERSIONS: tuple[str, ...] = tuple(
     sorted({"3.12", "3.13", f"{sys.version_info.major}.{sys.version_info.minor}"})
 )
@@ -247,7 +253,7 @@ def make_tools_venv(venv_dir: Path, wheels: Path) -> Path:
     """
     if not (venv_dir / "bin" / "poetry").exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv_dir)], check=True)
-        pins = [req for req in TOOL_REQUIREMENTS if not req.startswith("pip==")]
+        pins = [f"uv=={UV_VERSION}", f"poetry=={POETRY_VERSION}"]
         subprocess.run(
             [
                 str(venv_dir / "bin" / "python"),
@@ -265,4 +271,19 @@ def make_tools_venv(venv_dir: Path, wheels: Path) -> Path:
             check=True,
             capture_output=True,
         )
+    return venv_dir / "bin"
+
+
+def make_locked_tool_venv(venv_dir: Path, wheels: Path, tool: LockedTool) -> Path:
+    """A venv with one locked tool (Pipenv, PDM), installed offline from `wheels` exactly as its
+    lock says, as the buildpack installs it; returns its `bin`."""
+    name = tool.requirement.split("==")[0]
+    if not (venv_dir / "bin" / name).exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv_dir)], check=True)
+        subprocess.run(
+            [str(venv_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", "--isolated",
+             "--disable-pip-version-check", "--no-index", "--find-links", str(wheels),
+             "--no-deps", "--requirement", str(tool.lock)],
+            check=True, capture_output=True,
+        )  # fmt: skip
     return venv_dir / "bin"

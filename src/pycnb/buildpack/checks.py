@@ -2,7 +2,8 @@
 
 Each entry says why, because the error lists every offender with its reason. Sources audited:
 the Python docs (`sys.flags`, site), pip's configuration docs (every option has a PIP_ env var),
-Poetry's configuration docs (POETRY_*) and uv's environment variable reference (UV_*).
+Poetry's configuration docs (POETRY_*), uv's environment variable reference (UV_*), Pipenv's
+`pipenv --envs` (PIPENV_*) and PDM's configuration table (PDM_*), at the pinned versions.
 """
 
 from __future__ import annotations
@@ -53,6 +54,26 @@ FORBIDDEN_ENV_VARS: Mapping[str, str] = {
     "UV_NO_EDITABLE": (
         "a cached venv would keep a stale copy of the app's code; the project is installed editable"
     ),
+    # Pipenv: which environment and Pipfile it uses
+    "PIPENV_ACTIVE": "Pipenv would ignore the app's virtual environment",
+    "PIPENV_VENV_IN_PROJECT": "Pipenv must install into the buildpack's environment",
+    "PIPENV_CUSTOM_VENV_NAME": "Pipenv must install into the buildpack's environment",
+    "PIPENV_PYTHON": "Pipenv must use the buildpack's Python",
+    "PIPENV_PIPFILE": "the app's own Pipfile decides what is installed",
+    "PIPENV_CACHE_DIR": "the buildpack keeps Pipenv's cache in its own cached layer",
+    "PIPENV_SYSTEM": "Pipenv must install into the app's virtual environment",
+    "PIPENV_DEV": "it adds the dev packages to the image; BP_PYTHON_GROUPS chooses categories",
+    # PDM: which interpreter, environment and lockfile it uses
+    "PDM_PYTHON": "PDM must use the buildpack's Python",
+    "PDM_IGNORE_ACTIVE_VENV": "PDM must install into the app's virtual environment",
+    "PDM_USE_VENV": "PDM must install into the app's virtual environment",
+    "PDM_VENV_IN_PROJECT": "PDM must install into the buildpack's environment",
+    "PDM_PROJECT": "the app's own pyproject.toml decides what is installed",
+    "PDM_LOCKFILE": "the app's own pdm.lock decides what is installed",
+    "PDM_CACHE_DIR": "the buildpack keeps PDM's cache in its own cached layer",
+    "PDM_CONFIG_FILE": "PDM's config files are ignored; configure it with PDM_* env vars",
+    "PDM_NO_EDITABLE": "the buildpack installs the project without editables itself",
+    "PDM_NO_SELF": "the buildpack decides from pyproject.toml whether the project is installed",
 }
 
 

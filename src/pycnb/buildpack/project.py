@@ -83,6 +83,20 @@ class Pyproject:
         named = tuple(self._table("tool", "poetry", "group"))
         return _unique((*named, *legacy, *self.dependency_groups()))
 
+    def pdm_groups(self) -> tuple[str, ...]:
+        # PEP 735 groups, and PDM's legacy `[tool.pdm.dev-dependencies]`, one group per key.
+        legacy = tuple(self._table("tool", "pdm", "dev-dependencies"))
+        return _unique((*self.dependency_groups(), *legacy))
+
+    def pdm_distribution(self) -> bool | None:
+        """`[tool.pdm] distribution`: whether PDM installs the project itself; None if unset."""
+        value = self._table("tool", "pdm").get("distribution")
+        return value if isinstance(value, bool) else None
+
+    @property
+    def has_build_system(self) -> bool:
+        return isinstance(self.data.get("build-system"), dict)
+
     def project_scripts(self) -> tuple[str, ...]:
         """The names of `[project.scripts]`; none when it is not a table (the build backend
         reports that, if anything installs the project)."""

@@ -8,7 +8,7 @@ from pycnb.buildpack.dependencies.package_manager import (
     MultiplePackageManagers,
     NoPackageManager,
     PackageManager,
-    UnsupportedPackageManager,
+    PipfileMissing,
     determine_package_manager,
 )
 from pycnb.buildpack.detect import detected_files
@@ -79,15 +79,31 @@ def test_a_lockfile_names_its_manager(
     assert determine(tmp_path) is expected
 
 
-@pytest.mark.parametrize(
-    ("name", "tool"), [("Pipfile", "Pipenv"), ("Pipfile.lock", "Pipenv"), ("pdm.lock", "PDM")]
-)
-def test_files_of_unsupported_managers(tmp_path: Path, name: str, tool: str) -> None:
-    touch(tmp_path, name)
+def test_a_pipfile_lock_with_its_pipfile_is_pipenv(tmp_path: Path) -> None:
+    touch(tmp_path, "Pipfile", "Pipfile.lock")
+    assert determine(tmp_path) is PackageManager.PIPENV
+
+
+def test_a_pipfile_without_its_lock_names_pipenv_lock(tmp_path: Path) -> None:
+    touch(tmp_path, "Pipfile")
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
-    with pytest.raises(UnsupportedPackageManager) as error:
+    with pytest.raises(LockfileMissing) as error:
         determine(tmp_path)
-    assert error.value.tool == tool
+    assert error.value.tools == [("Pipenv", "Pipfile.lock")]
+    assert error.value.found_in == "Pipfile"
+
+
+def test_a_pipfile_lock_without_its_pipfile_fails(tmp_path: Path) -> None:
+    touch(tmp_path, "Pipfile.lock")
+    with pytest.raises(PipfileMissing):
+        determine(tmp_path)
+
+
+def test_a_pdm_project_without_its_lock_names_pdm_lock(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.pdm]\n')
+    with pytest.raises(LockfileMissing) as error:
+        determine(tmp_path)
+    assert error.value.tools == [("PDM", "pdm.lock")]
 
 
 def test_no_package_manager_suggests_lookalikes(tmp_path: Path) -> None:

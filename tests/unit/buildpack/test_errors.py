@@ -15,6 +15,7 @@ from pycnb.buildpack.dependencies.bootstrap_pip import BundledPipMissing, ToolIn
 from pycnb.buildpack.dependencies.failures import (
     InstallerFailed,
     LockfileOutdated,
+    LockFormatUnsupported,
     PipInstallFailed,
     PythonRejected,
 )
@@ -24,8 +25,9 @@ from pycnb.buildpack.dependencies.package_manager import (
     MultiplePackageManagers,
     NoPackageManager,
     PackageManager,
-    UnsupportedPackageManager,
+    PipfileMissing,
 )
+from pycnb.buildpack.dependencies.pipfile import InvalidPipfile
 from pycnb.buildpack.dependencies.requirements import RequirementsFileMissing
 from pycnb.buildpack.errors import BuildpackError
 from pycnb.buildpack.launch.django import (
@@ -50,11 +52,27 @@ EXAMPLES: list[tuple[Exception, list[str]]] = [
     (NoPackageManager(["requirement.txt"], has_pyproject=False), ["requirement.txt"]),
     (NoPackageManager([], has_pyproject=True), ["pyproject.toml"]),
     (MultiplePackageManagers([PackageManager.PIP, PackageManager.UV]), ["uv.lock (uv)"]),
-    (UnsupportedPackageManager("Pipfile", "Pipenv"), ["Pipenv", "Pipfile"]),
-    (UnsupportedPackageManager("pdm.lock", "PDM"), ["pdm export", "uv lock", "uv.lock"]),
+    (
+        LockFormatUnsupported(PackageManager.PDM, "lock_version 3.1", "Lockfile is not compatible"),
+        ["pdm.lock is in a format PDM cannot read (lock_version 3.1)", "Run `pdm lock` with PDM"],
+    ),
+    (PipfileMissing(), ["Pipfile.lock has no Pipfile", "Commit the Pipfile"]),
+    (
+        LockfileMissing([("Pipenv", "Pipfile.lock")], found_in="Pipfile"),
+        ["Pipfile.lock is missing", "The app has a Pipfile", "`pipenv lock`"],
+    ),
+    (InvalidPipfile(APP / "Pipfile", "Expected '=' (at line 2)"), ["Pipfile", "line 2"]),
     (LockfileMissing([("Poetry", "poetry.lock")]), ["[tool.poetry]", "`poetry lock`"]),
     (LockfileMissing([("uv", "uv.lock")]), ["[tool.uv]", "`uv lock`"]),
-    (LockfileMissing([("PDM", "pdm.lock")]), ["[tool.pdm]", "not supported", "uv lock"]),
+    (LockfileMissing([("PDM", "pdm.lock")]), ["[tool.pdm]", "`pdm lock`"]),
+    (
+        LockfileOutdated(PackageManager.PIPENV, "Pipfile.lock is out-of-date."),
+        ["Pipfile.lock is out of date", "Pipenv said:", "Pipfile changed", "`pipenv lock`"],
+    ),
+    (
+        LockfileOutdated(PackageManager.PDM, "Lockfile doesn't satisfy the project"),
+        ["pdm.lock is out of date", "PDM said:", "pyproject.toml changed", "`pdm lock`"],
+    ),
     (InvalidPyproject(APP / "pyproject.toml", "Expected '=' (at line 3, column 5)"), ["line 3"]),
     (
         UnknownDependencyGroups(["tests"], PackageManager.UV, ["dev", "docs"], ["fast"]),

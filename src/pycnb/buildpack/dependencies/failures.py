@@ -6,6 +6,8 @@ output for the failures that deserve their own fix. Rendered in `messages/depend
 
 from __future__ import annotations
 
+import json
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,12 +17,14 @@ from pycnb.buildpack.errors import DependencyError
 
 __all__ = [
     "InstallerFailed",
+    "LockFormatUnsupported",
     "LockfileOutdated",
     "PipInstallFailed",
     "PythonRejected",
     "RootProjectSkipped",
     "ToolFailures",
     "classify_failure",
+    "describe_lock_format",
     "root_not_installable",
 ]
 
@@ -67,6 +71,18 @@ class LockfileOutdated(DependencyError):
 
 
 @dataclass
+class LockFormatUnsupported(DependencyError):
+    """The tool cannot read the lockfile's format (too old, or newer than the pinned tool)."""
+
+    package_manager: PackageManager
+    lock_format: str  # as the lockfile names it: "lock_version 3.1"; "" when unreadable
+    output: str  # the tool's own message
+
+    def __str__(self) -> str:
+        return f"{self.package_manager.file_name} format {self.lock_format} is not readable"
+
+
+@dataclass
 class PythonRejected(DependencyError):
     """The tool refused the Python version: the project's constraint excludes it."""
 
@@ -88,6 +104,7 @@ class ToolFailures:
 
     lock_outdated: str | None = None
     python_rejected: str | None = None
+    lock_format: str | None = None  # the lockfile's format is one the tool cannot read
     # The project itself could not be installed (no package directory, a build system that
     # cannot build it); `{app_dir}` stands for the app's directory. The tool then runs again
     # with `skip_root_args`, which install the dependencies only.
@@ -108,10 +125,42 @@ def classify_failure(
     *,
     python_version: str,
     command: str,
-) -> LockfileOutdated | PythonRejected | InstallerFailed:
+    lock_format: str = "",
+) -> LockFormatUnsupported | LockfileOutdated | PythonRejected | InstallerFailed:
+    """`lock_format`: the lockfile's format as it names it, for the message."""
     output = error.output or ""
+    if failures.lock_format is not None and failures.lock_format in output:
+        return LockFormatUnsupported(package_manager, lock_format, output)
     if failures.lock_outdated is not None and failures.lock_outdated in output:
         return LockfileOutdated(package_manager, output)
     if failures.python_rejected is not None and failures.python_rejected in output:
         return PythonRejected(package_manager, python_version, output)
     return InstallerFailed(package_manager, command, error.returncode, error.output)
+
+
+# Where each lockfile names its format.
+_FORMAT_KEYS = {
+    PackageManager.POETRY: ("metadata", "lock-version"),
+    PackageManager.PDM: ("metadata", "lock_version"),
+    PackageManager.UV: ("version",),
+}
+
+
+def describe_lock_format(package_manager: PackageManager, app_dir: Path) -> str:
+    """`lock-version 1.1`, `lock_version 4.1`, `pipfile-spec 6`: the format of the app's
+    lockfile as it names it; "" when it names none or cannot be read."""
+    path = app_dir / package_manager.file_name
+    try:
+        text = path.read_text(encoding="utf-8")
+        if package_manager is PackageManager.PIPENV:
+            spec = json.loads(text).get("_meta", {}).get("pipfile-spec")
+            return f"pipfile-spec {spec}" if spec is not None else ""
+        keys = _FORMAT_KEYS.get(package_manager)
+        if keys is None:
+            return ""
+        value: object = tomllib.loads(text)
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return ""
+    return f"{keys[-1]} {value}" if value is not None else ""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pycnb.buildpack.dependencies.package_manager import PackageManager
+from pycnb.buildpack.dependencies.pipfile import DEV_CATEGORY, Pipfile
 from pycnb.buildpack.errors import DependencyError
 from pycnb.buildpack.project import Pyproject, normalize_name
 
@@ -60,14 +61,25 @@ def parse_groups_setting(value: str | None) -> tuple[str, ...]:
     return _ordered_unique(tuple(name.strip() for name in value.split(",") if name.strip()))
 
 
+# Other names of a group, per tool: Pipenv's `[dev-packages]` is the `develop` section of its lock.
+_ALIASES = {PackageManager.PIPENV: {"develop": DEV_CATEGORY}}
+
+
 def select_groups(
-    requested: tuple[str, ...], package_manager: PackageManager, pyproject: Pyproject | None
+    requested: tuple[str, ...],
+    package_manager: PackageManager,
+    pyproject: Pyproject | None,
+    pipfile: Pipfile | None = None,
 ) -> GroupSelection:
-    """Map each requested name to the project's groups or extras (a name may be both)."""
+    """Map each requested name to the project's groups or extras (a name may be both).
+    For Pipenv, the groups are the Pipfile's package categories beyond `[packages]`."""
     if not requested:
         return GroupSelection()
-    groups, extras = _available(package_manager, pyproject)
+    groups, extras = _available(package_manager, pyproject, pipfile)
     by_group = {normalize_name(name): name for name in groups}
+    for alias, name in _ALIASES.get(package_manager, {}).items():
+        if normalize_name(name) in by_group:
+            by_group.setdefault(normalize_name(alias), by_group[normalize_name(name)])
     by_extra = {normalize_name(name): name for name in extras}
     unknown = [
         name
@@ -84,6 +96,15 @@ def select_groups(
 
 
 def _available(
+    package_manager: PackageManager, pyproject: Pyproject | None, pipfile: Pipfile | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if package_manager is PackageManager.PIPENV:
+        # Pipenv has categories, and no extras of the app's own.
+        return (pipfile.categories() if pipfile is not None else ()), ()
+    return _project_groups(package_manager, pyproject)
+
+
+def _project_groups(  # noqa: PLR0911 (one return per package manager)
     package_manager: PackageManager, pyproject: Pyproject | None
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if pyproject is None:
@@ -95,8 +116,12 @@ def _available(
             return pyproject.uv_groups(), pyproject.optional_dependencies()
         case PackageManager.POETRY:
             return pyproject.poetry_groups(), pyproject.poetry_extras()
+        case PackageManager.PDM:
+            return pyproject.pdm_groups(), pyproject.optional_dependencies()
         case PackageManager.PYPROJECT:
             return pyproject.dependency_groups(), pyproject.optional_dependencies()
+        case PackageManager.PIPENV:
+            return (), ()  # its groups are in the Pipfile (see `_available`)
 
 
 def _ordered_unique(names: tuple[str, ...]) -> tuple[str, ...]:

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from pycnb.buildpack.bytecode import compile_tree
 from pycnb.buildpack.commands import CommandFailed, run_captured, run_streamed
 from pycnb.buildpack.dependencies.failures import (
     RootProjectSkipped,
     ToolFailures,
     classify_failure,
+    describe_lock_format,
     root_not_installable,
 )
 from pycnb.buildpack.dependencies.groups import GroupSelection
@@ -47,6 +49,9 @@ class VenvInputs:
     groups: GroupSelection = field(default_factory=GroupSelection)
     # Why this venv may never be reused, whatever the metadata says.
     not_reusable: tuple[str, ...] = ()
+    # Venv metadata fields whose change means starting from an empty venv with this installer,
+    # beyond those that always do (for a tool whose sync would keep what they added).
+    recreate_on: tuple[str, ...] = ()
 
 
 class Installer(Protocol):
@@ -77,7 +82,9 @@ class ToolRun:
 
     `args` decide what gets installed and are what the log shows after the tool's name;
     `hidden_args` only tune how (bytecode, progress output). `env` is added to the build's env,
-    and `env_defaults` only where the user has not set the variable.
+    and `env_defaults` only where the user has not set the variable. `check_args`, when given,
+    run the tool once before, to check the lock without installing (`pipenv verify`); its
+    failures read like the install's.
     """
 
     inputs: VenvInputs
@@ -96,6 +103,10 @@ class ToolRun:
     # pip prints its own progress as it goes; uv and Poetry are captured and shown as details,
     # so that their failures can be read and explained.
     stream: bool = False
+    check_args: Sequence[str] = ()
+    # (python, tree): compile the tree to hash-based .pyc files after the tool ran, for a tool
+    # that writes none itself (PDM).
+    bytecode: tuple[Path, Path] | None = None
 
     @property
     def command(self) -> str:
@@ -110,11 +121,16 @@ class ToolRun:
         if self.path_prepend:
             tool_env["PATH"] = ":".join((*map(str, self.path_prepend), env.get("PATH", "")))
         with out.step(self.step):
+            if self.check_args:
+                try:
+                    self._run(self.check_args, app_dir=app_dir, env=tool_env, out=out, hidden=())
+                except CommandFailed as error:
+                    raise self._classified(error, app_dir, self.check_args) from None
             try:
                 self._run(self.args, app_dir=app_dir, env=tool_env, out=out)
             except CommandFailed as error:
                 if not root_not_installable(self.failures, error, app_dir):
-                    raise self._classified(error) from None
+                    raise self._classified(error, app_dir, self.args) from None
                 # Dependencies are in by now; the app's own code runs from the app dir anyway.
                 out.warning(
                     render_dependency_warning(
@@ -125,12 +141,23 @@ class ToolRun:
                 try:
                     self._run(args, app_dir=app_dir, env=tool_env, out=out)
                 except CommandFailed as again:
-                    raise self._classified(again) from None
+                    raise self._classified(again, app_dir, args) from None
+            if self.bytecode is not None:
+                python, tree = self.bytecode
+                compile_tree(python, tree, env=tool_env, cwd=app_dir)
 
     def _run(
-        self, args: Sequence[str], *, app_dir: Path, env: Mapping[str, str], out: Output
+        self,
+        args: Sequence[str],
+        *,
+        app_dir: Path,
+        env: Mapping[str, str],
+        out: Output,
+        hidden: Sequence[str] | None = None,
     ) -> None:
-        argv = [*self.executable, *args, *self.hidden_args]
+        """`hidden`: the arguments the log does not show; the install's `hidden_args` unless
+        given (a check takes none of them)."""
+        argv = [*self.executable, *args, *(self.hidden_args if hidden is None else hidden)]
         if self.stream:
             run_streamed(argv, env=env, cwd=app_dir)
             return
@@ -139,11 +166,14 @@ class ToolRun:
             if line.strip():
                 out.detail(line.strip())
 
-    def _classified(self, error: CommandFailed) -> DependencyError:
+    def _classified(
+        self, error: CommandFailed, app_dir: Path, args: Sequence[str]
+    ) -> DependencyError:
         return classify_failure(
             self.inputs.package_manager,
             error,
             self.failures,
             python_version=self.python_version,
-            command=self.shown,
+            command=" ".join((self.tool, *args)),
+            lock_format=describe_lock_format(self.inputs.package_manager, app_dir),
         )

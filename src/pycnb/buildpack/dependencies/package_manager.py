@@ -1,7 +1,8 @@
 """Which package manager installs the app's dependencies: exactly one file decides.
 
-In order: requirements.txt, poetry.lock or uv.lock (more than one is an error); then the files of
-managers pycnb does not support (Pipfile, pdm.lock), which get an error saying how to move; then
+In order: requirements.txt, poetry.lock, uv.lock, Pipfile.lock or pdm.lock (more than one is an
+error, except for a requirements.txt that is an export of the one lockfile beside it: see
+`exported.py`); then a Pipfile without its lock, which is an error naming `pipenv lock`; then
 pyproject.toml, which pip installs when it is a plain PEP 621 project, and which is an error when
 it belongs to a tool whose lockfile is missing (the build would otherwise ignore the lock the
 user meant to write).
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from pycnb.buildpack.dependencies.exported import ExportedRequirements, export_of
+from pycnb.buildpack.dependencies.pipfile import PIPFILE, PIPFILE_LOCK
 from pycnb.buildpack.errors import DependencyError
 from pycnb.buildpack.project import PYPROJECT, Pyproject
 
@@ -22,9 +25,10 @@ __all__ = [
     "NoPackageManager",
     "PackageManager",
     "PackageManagerError",
+    "PipfileMissing",
     "PyprojectWithoutLockfile",
-    "UnsupportedPackageManager",
     "determine_package_manager",
+    "requirements_export",
 ]
 
 
@@ -32,6 +36,8 @@ class PackageManager(Enum):
     PIP = "pip"
     POETRY = "Poetry"
     UV = "uv"
+    PIPENV = "Pipenv"
+    PDM = "PDM"
     # No lockfile: pip installs the project itself, from its pyproject.toml.
     PYPROJECT = "pip (pyproject.toml)"
 
@@ -59,6 +65,8 @@ _FILES = {
     PackageManager.PIP: "requirements.txt",
     PackageManager.POETRY: "poetry.lock",
     PackageManager.UV: "uv.lock",
+    PackageManager.PIPENV: PIPFILE_LOCK,
+    PackageManager.PDM: "pdm.lock",
     PackageManager.PYPROJECT: PYPROJECT,
 }
 
@@ -67,6 +75,9 @@ _SETTINGS_PREFIX = {
     PackageManager.PYPROJECT: "PIP_",
     PackageManager.UV: "UV_",
     PackageManager.POETRY: "POETRY_",
+    # Both PIPENV_* and the PIP_* settings of the pip that Pipenv runs (PIP_EXTRA_INDEX_URL...).
+    PackageManager.PIPENV: "PIP",
+    PackageManager.PDM: "PDM_",
 }
 
 _PROJECT_FILES = {
@@ -74,23 +85,25 @@ _PROJECT_FILES = {
     PackageManager.PYPROJECT: (PYPROJECT,),
     PackageManager.UV: (PYPROJECT, "uv.toml"),
     PackageManager.POETRY: (PYPROJECT, "poetry.toml"),
+    # Pipenv reads no pyproject.toml; `[requires]`, sources and categories are in the Pipfile.
+    PackageManager.PIPENV: (PIPFILE,),
+    PackageManager.PDM: (PYPROJECT, "pdm.toml"),
 }
 
 # The files that each name one package manager; exactly one of them may exist.
-_DECIDING = (PackageManager.PIP, PackageManager.POETRY, PackageManager.UV)
+_DECIDING = (
+    PackageManager.PIP,
+    PackageManager.POETRY,
+    PackageManager.UV,
+    PackageManager.PIPENV,
+    PackageManager.PDM,
+)
 
 # `[tool.X]` tables that mean "this project is managed by X", with X's lockfile.
 _LOCKING_TOOLS = {
     "poetry": ("Poetry", "poetry.lock"),
     "uv": ("uv", "uv.lock"),
     "pdm": ("PDM", "pdm.lock"),
-}
-
-# Files that name a package manager pycnb does not support (yet), with what to use instead.
-_UNSUPPORTED = {
-    "Pipfile": "Pipenv",
-    "Pipfile.lock": "Pipenv",
-    "pdm.lock": "PDM",
 }
 
 # Near misses of requirements.txt: enough to say "did you mean".
@@ -122,15 +135,16 @@ class MultiplePackageManagers(PackageManagerError):
 
 
 @dataclass
-class UnsupportedPackageManager(PackageManagerError):
-    file_name: str  # for example Pipfile
-    tool: str  # for example Pipenv
+class LockfileMissing(PackageManagerError):
+    # (tool, its lockfile) for each `[tool.X]` table found, such as ("Poetry", "poetry.lock"),
+    # or ("Pipenv", "Pipfile.lock") for a Pipfile
+    tools: list[tuple[str, str]]
+    found_in: str = PYPROJECT  # the file that says which tool: pyproject.toml or Pipfile
 
 
 @dataclass
-class LockfileMissing(PackageManagerError):
-    # (tool, its lockfile) for each `[tool.X]` table found, such as ("Poetry", "poetry.lock")
-    tools: list[tuple[str, str]]
+class PipfileMissing(PackageManagerError):
+    """Pipfile.lock without its Pipfile: Pipenv cannot check that the lock is current."""
 
 
 @dataclass(frozen=True)
@@ -141,13 +155,18 @@ class PyprojectWithoutLockfile:
 def determine_package_manager(app_dir: Path, pyproject: Pyproject | None) -> PackageManager:
     """`pyproject` is the app's parsed pyproject.toml, if it has one."""
     found = [pm for pm in _DECIDING if (app_dir / pm.file_name).is_file()]
+    # requirements.txt and one lockfile: the first may be an export of the second.
+    pair = len(found) == 2 and found[0] is PackageManager.PIP  # noqa: PLR2004
+    if pair and requirements_export(app_dir, found[1]) is not None:
+        found = [found[1]]
     if len(found) > 1:
         raise MultiplePackageManagers(found)
+    if found == [PackageManager.PIPENV] and not (app_dir / PIPFILE).is_file():
+        raise PipfileMissing
     if found:
         return found[0]
-    for file_name, tool in _UNSUPPORTED.items():
-        if (app_dir / file_name).is_file():
-            raise UnsupportedPackageManager(file_name, tool)
+    if (app_dir / PIPFILE).is_file():
+        raise LockfileMissing([("Pipenv", PIPFILE_LOCK)], found_in=PIPFILE)
     if pyproject is not None:
         if tools := [_LOCKING_TOOLS[name] for name in pyproject.tool_tables]:
             raise LockfileMissing(tools)
@@ -157,3 +176,13 @@ def determine_package_manager(app_dir: Path, pyproject: Pyproject | None) -> Pac
         lookalikes=[name for name in _REQUIREMENTS_LOOKALIKES if (app_dir / name).exists()],
         has_pyproject=pyproject is not None,
     )
+
+
+def requirements_export(app_dir: Path, lock: PackageManager) -> ExportedRequirements | None:
+    """Whether the app's requirements.txt is an export of `lock`'s lockfile (and why)."""
+    try:
+        requirements = (app_dir / _FILES[PackageManager.PIP]).read_text(encoding="utf-8")
+        lock_content = (app_dir / lock.file_name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return export_of(requirements, lock.file_name, lock_content)

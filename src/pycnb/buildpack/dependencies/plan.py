@@ -9,11 +9,13 @@ a uv or Poetry app gets no pip layer.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pycnb.buildpack.dependencies import pip, poetry, uv
+from pycnb.buildpack.dependencies import pdm, pip, pipenv, poetry, uv
 from pycnb.buildpack.dependencies.bootstrap_pip import BootstrapPip
 from pycnb.buildpack.dependencies.digests import files_digest
 from pycnb.buildpack.dependencies.download_cache import prepare_download_cache
@@ -28,7 +30,9 @@ from pycnb.buildpack.dependencies.package_manager import (
     PackageManager,
     PyprojectWithoutLockfile,
     determine_package_manager,
+    requirements_export,
 )
+from pycnb.buildpack.dependencies.pipfile import read_pipfile
 from pycnb.buildpack.dependencies.requirements import RequirementsInputs, read_requirements_inputs
 from pycnb.buildpack.dependencies.tools import InstalledTool, ToolSpec, install_tool
 from pycnb.buildpack.dependencies.venv import Venv, install_dependencies, venv_of
@@ -49,6 +53,12 @@ SyncCommand = Callable[[InstalledTool, Path, VenvInputs, Venv, str], ToolRun]
 SYNC_TOOLS: dict[PackageManager, tuple[ToolSpec, SyncCommand]] = {
     PackageManager.UV: (uv.UV, uv.uv_sync),
     PackageManager.POETRY: (poetry.POETRY, poetry.poetry_sync),
+    PackageManager.PIPENV: (pipenv.PIPENV, pipenv.pipenv_sync),
+    # PDM's command also depends on pyproject.toml: see `_sync_command`.
+    PackageManager.PDM: (
+        pdm.PDM,
+        functools.partial(pdm.pdm_sync, dev_groups=(), self_install=False),
+    ),
 }
 
 
@@ -57,8 +67,9 @@ class DependencyPlan:
     package_manager: PackageManager
     groups: GroupSelection
     requirements: RequirementsInputs | None  # requirements.txt and its includes (pip only)
-    lock_digest: str  # the lockfile (uv, Poetry); "" otherwise
-    project_digest: str  # pyproject.toml and the tool's config file; "" for requirements.txt
+    lock_digest: str  # the lockfile (uv, Poetry, Pipenv, PDM); "" otherwise
+    project_digest: str  # pyproject.toml or Pipfile, and the tool's config file; "" for pip
+    pyproject: Pyproject | None = None
 
 
 def plan_dependencies(
@@ -66,14 +77,20 @@ def plan_dependencies(
 ) -> DependencyPlan:
     """`pyproject`: the app's parsed pyproject.toml, if it has one."""
     package_manager = determine_package_manager(app_dir, pyproject)
+    pipfile = read_pipfile(app_dir) if package_manager is PackageManager.PIPENV else None
     groups = select_groups(
-        parse_groups_setting(settings.get(GROUPS_SETTING)), package_manager, pyproject
+        parse_groups_setting(settings.get(GROUPS_SETTING)), package_manager, pyproject, pipfile
     )
     requirements = None
     if package_manager is PackageManager.PIP:
         requirements = read_requirements_inputs(app_dir, package_manager.file_name)
     locks = package_manager in SYNC_TOOLS
     out.info(f"Using {package_manager.tool} ({package_manager.file_name})")
+    if locks and (export := requirements_export(app_dir, package_manager)) is not None:
+        out.info(
+            f"Ignoring requirements.txt: it is an export of {export.lockfile} ({export.why}), "
+            f"so {package_manager.tool} installs the lockfile itself"
+        )
     if groups.names:
         out.info(f"Including {', '.join(groups.names)} from {GROUPS_SETTING}")
     if package_manager is PackageManager.PYPROJECT:
@@ -84,6 +101,7 @@ def plan_dependencies(
         requirements=requirements,
         lock_digest=files_digest(app_dir, (package_manager.file_name,)) if locks else "",
         project_digest=files_digest(app_dir, package_manager.project_files),
+        pyproject=pyproject,
     )
 
 
@@ -118,8 +136,8 @@ def _installer(
         spec, sync = SYNC_TOOLS[pm]
         tool = install_tool(ctx, out, spec, runtime=runtime, bootstrap=bootstrap, env=env)
         cache_dir = prepare_download_cache(ctx, out, spec.cache_layer, spec.name)
-        inputs = VenvInputs(pm, tool.version, plan.lock_digest, plan.project_digest, plan.groups)
-        return sync(tool, cache_dir, inputs, venv, runtime.version)
+        inputs = _lock_inputs(plan, tool.version)
+        return _sync_command(plan, sync)(tool, cache_dir, inputs, venv, runtime.version)
     installed_pip = pip.install_pip(ctx, out, runtime, bootstrap, env)
     cache_dir = prepare_download_cache(ctx, out, pip.CACHE_LAYER_NAME, "pip")
     if pm is PackageManager.PYPROJECT:
@@ -138,3 +156,30 @@ def _installer(
     if plan.requirements is None:  # plan_dependencies always reads them for pip
         raise AssertionError("requirements.txt was not read")
     return pip.PipRequirementsInstall(installed_pip, cache_dir, plan.requirements, venv)
+
+
+def _lock_inputs(plan: DependencyPlan, tool_version: str) -> VenvInputs:
+    pm = plan.package_manager
+    inputs = VenvInputs(pm, tool_version, plan.lock_digest, plan.project_digest, plan.groups)
+    match pm:
+        case PackageManager.PIPENV:
+            # `pipenv sync --clean` keeps what any category of the lock lists, so a category
+            # dropped from BP_PYTHON_GROUPS would stay installed in a kept venv.
+            return dataclasses.replace(inputs, recreate_on=("groups",))
+        case PackageManager.PDM if pdm.installs_the_project(plan.pyproject):
+            # The installed app is a copy of its code, which pycnb does not track.
+            reason = "PDM installs the app itself (a build system, or [tool.pdm] distribution)"
+            return dataclasses.replace(inputs, not_reusable=(reason,))
+        case _:
+            return inputs
+
+
+def _sync_command(plan: DependencyPlan, sync: SyncCommand) -> SyncCommand:
+    """The tool's sync command, with what it needs from the project beyond the venv inputs."""
+    match plan.package_manager:
+        case PackageManager.PDM:
+            self_install = pdm.installs_the_project(plan.pyproject)
+            dev_groups = plan.pyproject.pdm_groups() if plan.pyproject is not None else ()
+            return functools.partial(pdm.pdm_sync, dev_groups=dev_groups, self_install=self_install)
+        case _:
+            return sync

@@ -60,6 +60,8 @@ FAILURES = ToolFailures(
     python_rejected="is not allowed by the project",
     root_not_installable="The current project could not be installed",
     skip_root_args=("--no-root",),
+    # A lock-version newer than it reads (it still reads 1.1 and 2.0, written by Poetry 1.x).
+    lock_format="The lock file is not compatible with the current version of Poetry",
 )
 
 

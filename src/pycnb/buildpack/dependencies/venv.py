@@ -164,15 +164,17 @@ def decide(
     package_manager: PackageManager,
     syncs: bool,
     not_reusable: Sequence[str] = (),
+    recreate_on: Sequence[str] = (),
 ) -> VenvDecision:
-    """The reuse table of the module docstring. Pure; every reason that applies is listed."""
+    """The reuse table of the module docstring. Pure; every reason that applies is listed.
+    `recreate_on` adds fields whose change makes this installer start afresh."""
     labels = _labels(package_manager)
     if old.package_manager != new.package_manager:
         # The other inputs are a different tool's files and settings: comparing them says
         # nothing. The Python and the target still count, so no reason goes unsaid.
         return VenvDecision(VenvAction.RECREATE, tuple(_changed(old, new, labels, _RECREATE_ON)))
     everything = changed_inputs(old, new, labels)
-    if _changed(old, new, labels, _RECREATE_ON):
+    if _changed(old, new, labels, (*_RECREATE_ON, *recreate_on)):
         return VenvDecision(VenvAction.RECREATE, tuple(everything))
     if not_reusable:
         return VenvDecision(VenvAction.RECREATE, tuple(not_reusable))
@@ -226,6 +228,7 @@ def install_dependencies(
             package_manager=inputs.package_manager,
             syncs=installer.syncs,
             not_reusable=inputs.not_reusable,
+            recreate_on=inputs.recreate_on,
         )
         if decision.action is VenvAction.RECREATE:
             return RestoredLayerAction.DELETE, decision

@@ -8,6 +8,7 @@ from pycnb.buildpack.dependencies.bootstrap_pip import BundledPipMissing, ToolIn
 from pycnb.buildpack.dependencies.failures import (
     InstallerFailed,
     LockfileOutdated,
+    LockFormatUnsupported,
     PipInstallFailed,
     PythonRejected,
     RootProjectSkipped,
@@ -18,10 +19,18 @@ from pycnb.buildpack.dependencies.package_manager import (
     MultiplePackageManagers,
     NoPackageManager,
     PackageManager,
+    PipfileMissing,
     PyprojectWithoutLockfile,
-    UnsupportedPackageManager,
 )
+from pycnb.buildpack.dependencies.pipfile import PIPFILE, InvalidPipfile
 from pycnb.buildpack.dependencies.requirements import RequirementsFileMissing
+from pycnb.buildpack.dependencies.tool_versions import (
+    PDM_VERSION,
+    PIP_VERSION,
+    PIPENV_VERSION,
+    POETRY_VERSION,
+    UV_VERSION,
+)
 from pycnb.buildpack.errors import render
 from pycnb.buildpack.output import Message
 from pycnb.buildpack.project import InvalidPyproject
@@ -31,6 +40,8 @@ _SUPPORTED_MANAGERS = (
     "  requirements.txt  with pip\n"
     "  uv.lock           with uv\n"
     "  poetry.lock       with Poetry\n"
+    "  Pipfile.lock      with Pipenv\n"
+    "  pdm.lock          with PDM\n"
     "  pyproject.toml    with pip, for a [project] without a lockfile"
 )
 
@@ -43,43 +54,41 @@ _INDEX_SETTINGS = {
     "an index named in pyproject.toml",
     PackageManager.POETRY: "POETRY_HTTP_BASIC_<SOURCE>_USERNAME/_PASSWORD for a source named "
     "in pyproject.toml",
+    PackageManager.PIPENV: "a [[source]] in the Pipfile, with credentials as ${VAR} in its url",
+    PackageManager.PDM: "PDM_PYPI_URL, or PDM_PYPI_<SOURCE>_USERNAME/_PASSWORD for a source "
+    "named in pyproject.toml",
 }
 
 
-_LOCK_COMMANDS = {"Poetry": "poetry lock", "uv": "uv lock", "PDM": "pdm lock"}
+_TOOL_VERSIONS = {
+    PackageManager.PIP: PIP_VERSION,
+    PackageManager.PYPROJECT: PIP_VERSION,
+    PackageManager.UV: UV_VERSION,
+    PackageManager.POETRY: POETRY_VERSION,
+    PackageManager.PIPENV: PIPENV_VERSION,
+    PackageManager.PDM: PDM_VERSION,
+}
 
-
-# How to leave a package manager pycnb does not support, for its own files.
-_MOVING = {
-    "Pipenv": (
-        "Export the locked dependencies with `pipenv requirements > requirements.txt` and "
-        "remove the Pipfile and Pipfile.lock, or move the project to uv or Poetry."
-    ),
-    "PDM": (
-        "Export the locked dependencies with `pdm export --format requirements --output "
-        "requirements.txt` and remove pdm.lock, or, since PDM projects use a standard "
-        "[project] table, run `uv lock` and remove pdm.lock to build with uv."
-    ),
+_LOCK_COMMANDS = {
+    "Poetry": "poetry lock",
+    "uv": "uv lock",
+    "PDM": "pdm lock",
+    "Pipenv": "pipenv lock",
 }
 
 
-def _render_lockfile_missing(tools: list[tuple[str, str]]) -> Message:
-    tables = ", ".join(f"[tool.{tool.lower()}]" for tool, _ in tools)
+def _render_lockfile_missing(tools: list[tuple[str, str]], found_in: str) -> Message:
     tool, lockfile = tools[0]
-    if tool == "PDM":
-        return Message(
-            "pdm.lock is missing, and PDM is not supported",
-            f"pyproject.toml has {tables}, but there is no pdm.lock.\n\n{_SUPPORTED_MANAGERS}",
-            "PDM projects use a standard [project] table, so `uv lock` turns one into a uv "
-            "project; or export pinned dependencies with `pdm lock` then `pdm export --format "
-            "requirements --output requirements.txt`.",
-        )
+    if found_in == PIPFILE:
+        what = f"The app has a {PIPFILE}, so it is a {tool} project"
+    else:
+        tables = ", ".join(f"[tool.{name.lower()}]" for name, _ in tools)
+        what = f"{found_in} has {tables}, so the app is a {tool} project"
     commands = " or ".join(f"`{_LOCK_COMMANDS[name]}`" for name, _ in tools)
     return Message(
         f"{lockfile} is missing",
-        f"pyproject.toml has {tables}, so the app is a {tool} project, but it has no "
-        f"{lockfile}. pycnb installs exactly what the lockfile says, so builds are "
-        "reproducible, and never resolves dependencies itself for such a project.",
+        f"{what}, but it has no {lockfile}. pycnb installs exactly what the lockfile says, so "
+        "builds are reproducible, and never resolves dependencies itself for such a project.",
         f"Run {commands} and commit the lockfile it writes.",
     )
 
@@ -247,24 +256,36 @@ def _render_multiple_package_managers(error: MultiplePackageManagers) -> Message
         "Multiple package manager files found",
         f"Exactly one package manager file must decide the app's dependencies, but the "
         f"app has:\n\n{listing}",
-        "Keep the file of the package manager the app uses and delete the others.",
+        "Keep the file of the package manager the app uses and delete the others. A "
+        "requirements.txt that is an export of the lockfile beside it is recognised (and "
+        "ignored) when it is the exporting tool's unedited output (`uv export`, `poetry "
+        "export`, `pdm export`, `pipenv requirements`): regenerate it after each lock.",
     )
 
 
 @render.register
-def _render_unsupported_package_manager(error: UnsupportedPackageManager) -> Message:
-    file_name = error.file_name
-    tool = error.tool
+def _render_pipfile_missing(_error: PipfileMissing) -> Message:
     return Message(
-        f"{tool} is not supported",
-        f"The app has a {file_name}, which is {tool}'s file.\n\n{_SUPPORTED_MANAGERS}",
-        _MOVING.get(tool, f"Export the dependencies to requirements.txt and remove {file_name}."),
+        "Pipfile.lock has no Pipfile beside it",
+        "The app has a Pipfile.lock but no Pipfile. Pipenv checks that the lock still "
+        "matches the Pipfile before installing it, and cannot without one.",
+        "Commit the Pipfile that Pipfile.lock was written from (and run `pipenv lock` if it "
+        "changed since).",
     )
 
 
 @render.register
 def _render_lockfile_missing_error(error: LockfileMissing) -> Message:
-    return _render_lockfile_missing(error.tools)
+    return _render_lockfile_missing(error.tools, error.found_in)
+
+
+@render.register
+def _render_invalid_pipfile(error: InvalidPipfile) -> Message:
+    return Message(
+        "Pipfile could not be read",
+        f"{error.path}: {error.reason}",
+        "Fix the Pipfile (it is TOML); `pipenv lock` reports the same error locally.",
+    )
 
 
 @render.register
@@ -292,12 +313,27 @@ def _render_unknown_dependency_groups(error: UnknownDependencyGroups) -> Message
 def _render_lockfile_outdated(error: LockfileOutdated) -> Message:
     pm = error.package_manager
     output = error.output
+    project_file = pm.project_files[0] if pm.project_files else "pyproject.toml"
     return Message(
         f"{pm.file_name} is out of date",
-        f"{_tool_said(pm, output)}\n\npyproject.toml changed after {pm.file_name} was "
+        f"{_tool_said(pm, output)}\n\n{project_file} changed after {pm.file_name} was "
         f"last written, so the lockfile no longer describes the project. pycnb installs "
         "exactly what the lockfile says and never re-locks during a build.",
         f"Run `{_LOCK_COMMANDS[pm.value]}` and commit the updated {pm.file_name}.",
+    )
+
+
+@render.register
+def _render_lock_format_unsupported(error: LockFormatUnsupported) -> Message:
+    pm = error.package_manager
+    named = f" ({error.lock_format})" if error.lock_format else ""
+    return Message(
+        f"{pm.file_name} is in a format {pm.tool} cannot read{named}",
+        f"{_tool_said(pm, error.output)}\n\npycnb installs with {pm.tool} "
+        f"{_TOOL_VERSIONS[pm]}, which cannot read this {pm.file_name}{named}: it was written "
+        f"by a much older or a newer {pm.tool}.",
+        f"Run `{_LOCK_COMMANDS[pm.value]}` with {pm.tool} {_TOOL_VERSIONS[pm]} (or any recent "
+        f"{pm.tool}) and commit the {pm.file_name} it rewrites.",
     )
 
 
