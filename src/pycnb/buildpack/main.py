@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from pycnb.buildpack.checks import check_environment
 from pycnb.buildpack.dependencies.pins import PinSource
+from pycnb.buildpack.dependencies.pipfile import read_pipfile
 from pycnb.buildpack.dependencies.plan import install_app_dependencies, plan_dependencies
 from pycnb.buildpack.dependencies.venv import LAYER_NAME as VENV_LAYER
 from pycnb.buildpack.detect import DETECTION_FILES, detected_files
@@ -103,9 +104,10 @@ def build(ctx: BuildContext, out: Output) -> None:
     check_environment({**ctx.env, **settings.platform_env})
     procfile = read_procfile(ctx.app_dir)  # before any install: a bad line fails at once
     pyproject = read_pyproject(ctx.app_dir)  # once, for every step that needs it
+    pipfile = read_pipfile(ctx.app_dir)
 
     out.header("Package manager")
-    dependencies = plan_dependencies(ctx.app_dir, pyproject, settings, out)
+    dependencies = plan_dependencies(ctx.app_dir, pyproject, pipfile, settings, out)
     package_manager = dependencies.package_manager
 
     out.header("Python")
@@ -116,6 +118,7 @@ def build(ctx: BuildContext, out: Output) -> None:
         settings.get("BP_PYTHON_VERSION"),
         pyproject,
         manifest.for_target(ctx.target.os, ctx.target.arch),
+        pipfile=pipfile,
         wheels=PinSource(
             ctx.app_dir,
             package_manager.file_name,

@@ -9,6 +9,7 @@ import pytest
 
 from pycnb.buildpack.dependencies.groups import GroupSelection, UnknownDependencyGroups
 from pycnb.buildpack.dependencies.package_manager import PackageManager
+from pycnb.buildpack.dependencies.pipfile import read_pipfile
 from pycnb.buildpack.dependencies.plan import DependencyPlan, plan_dependencies
 from pycnb.buildpack.output import Output
 from pycnb.buildpack.project import read_pyproject
@@ -26,7 +27,8 @@ dev = ["b"]
 
 def plan(app: Path, **settings: str) -> tuple[DependencyPlan, str, str]:
     out = Output(stdout=io.StringIO(), stderr=io.StringIO())
-    result = plan_dependencies(app, read_pyproject(app), Settings({}, settings), out)
+    pyproject, pipfile = read_pyproject(app), read_pipfile(app)
+    result = plan_dependencies(app, pyproject, pipfile, Settings({}, settings), out)
     return result, out.stdout.getvalue(), out.stderr.getvalue()  # type: ignore[attr-defined]
 
 

@@ -29,9 +29,7 @@ from pycnb.buildpack.dependencies.installer import ToolRun, VenvInputs
 from pycnb.buildpack.dependencies.package_manager import PackageManager
 from pycnb.buildpack.dependencies.pipfile import (
     InvalidPipfile,
-    PipfilePython,
     parse_pipfile,
-    read_pipfile_python,
 )
 from pycnb.buildpack.dependencies.tools import InstalledTool
 from pycnb.buildpack.dependencies.venv import Venv
@@ -180,40 +178,16 @@ def test_pipenv_failures(output: str, expected: type[Exception]) -> None:
 def test_pipfile_categories_and_requires() -> None:
     pipfile = parse_pipfile(PIPFILE, APP / "Pipfile")
     assert pipfile.categories() == ("dev-packages", "docs")
-    assert pipfile.python() == PipfilePython("3.12", None)
-
-
-@pytest.mark.parametrize(
-    ("requires", "expected"),
-    [
-        ('python_full_version = "3.12.7"', PipfilePython(None, "3.12.7")),
-        (
-            'python_version = "3.11"\npython_full_version = "3.11.9"',
-            PipfilePython("3.11", "3.11.9"),
-        ),
-        ('python_version = ""', None),
-        ("", None),
-    ],
-)
-def test_pipfile_python(requires: str, expected: PipfilePython | None) -> None:
-    pipfile = parse_pipfile(f"[requires]\n{requires}\n".encode(), APP / "Pipfile")
-    assert pipfile.python() == expected
 
 
 @pytest.mark.parametrize(
     ("content", "fragment"),
-    [(b"[packages\n", "line 1"), (b"\xff", "UTF-8"), (b"requires = 3\n", "[requires]")],
+    [(b"[packages\n", "line 1"), (b"\xff", "UTF-8")],
 )
 def test_invalid_pipfile(content: bytes, fragment: str) -> None:
     with pytest.raises(InvalidPipfile) as error:
-        parse_pipfile(content, APP / "Pipfile").python()
+        parse_pipfile(content, APP / "Pipfile")
     assert fragment in error.value.reason
-
-
-def test_read_pipfile_python(tmp_path: Path) -> None:
-    assert read_pipfile_python(tmp_path) is None
-    (tmp_path / "Pipfile").write_bytes(PIPFILE)
-    assert read_pipfile_python(tmp_path) == PipfilePython("3.12", None)
 
 
 @pytest.mark.parametrize(

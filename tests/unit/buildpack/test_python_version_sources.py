@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from packaging.specifiers import SpecifierSet
 
+from pycnb.buildpack.dependencies.pipfile import read_pipfile
 from pycnb.buildpack.project import read_pyproject
 from pycnb.buildpack.python.errors import (
     ConstraintProblem,
@@ -137,8 +138,8 @@ PYPROJECT = '[project]\nname = "app"\nrequires-python = ">=3.11"\n'
 
 
 def read(app: Path, setting: str | None) -> VersionSources:
-    # As the build does: pyproject.toml is read once, by the project reader.
-    return read_version_sources(app, setting, read_pyproject(app))
+    # As the build does: pyproject.toml and the Pipfile are read once, by their readers.
+    return read_version_sources(app, setting, read_pyproject(app), read_pipfile(app))
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""The Pipfile, read once: Pipenv's package categories and its `[requires]` Python.
+"""The Pipfile, read once per build: Pipenv's package categories (its `[requires]` Python is read
+by the Python version sources, from the same value).
 
 Like `project.py` for pyproject.toml: reading is separate from parsing (pure), and only the tables
 pycnb relies on are checked for shape; the rest is Pipenv's business.
@@ -21,10 +22,8 @@ __all__ = [
     "PIPFILE_LOCK",
     "InvalidPipfile",
     "Pipfile",
-    "PipfilePython",
     "parse_pipfile",
     "read_pipfile",
-    "read_pipfile_python",
 ]
 
 PIPFILE = "Pipfile"
@@ -47,14 +46,6 @@ class InvalidPipfile(DependencyError):
 
 
 @dataclass(frozen=True)
-class PipfilePython:
-    """`[requires]` of a Pipfile: what Pipenv checks the Python against (either may be absent)."""
-
-    python_version: str | None  # "3.12": that X.Y series
-    python_full_version: str | None  # "3.12.7": exactly that release
-
-
-@dataclass(frozen=True)
 class Pipfile:
     path: Path
     data: Mapping[str, Any]
@@ -67,21 +58,6 @@ class Pipfile:
             for name, value in self.data.items()
             if isinstance(value, dict) and name not in _NOT_CATEGORIES and name != DEFAULT_CATEGORY
         )
-
-    def python(self) -> PipfilePython | None:
-        """`[requires] python_version` / `python_full_version`; None when neither is set."""
-        requires = self.data.get("requires", {})
-        if not isinstance(requires, dict):
-            raise InvalidPipfile(self.path, "[requires] must be a table")
-        found: dict[str, str | None] = {}
-        for key in ("python_version", "python_full_version"):
-            value = requires.get(key)
-            if value is not None and not isinstance(value, str):
-                raise InvalidPipfile(self.path, f"[requires] {key} must be a string")
-            found[key] = value.strip() if value is not None and value.strip() else None
-        if not any(found.values()):
-            return None
-        return PipfilePython(found["python_version"], found["python_full_version"])
 
 
 def parse_pipfile(content: bytes, path: Path) -> Pipfile:
@@ -103,10 +79,3 @@ def read_pipfile(app_dir: Path) -> Pipfile | None:
     except OSError as error:
         raise InvalidPipfile(path, error.strerror or str(error)) from None
     return parse_pipfile(content, path)
-
-
-def read_pipfile_python(app_dir: Path) -> PipfilePython | None:
-    """The Python a Pipenv app asks for in its Pipfile's `[requires]`, for the Python version
-    sources; None without a Pipfile or without either key. Raises `InvalidPipfile`."""
-    pipfile = read_pipfile(app_dir)
-    return pipfile.python() if pipfile is not None else None

@@ -32,7 +32,7 @@ from pycnb.buildpack.dependencies.package_manager import (
     determine_package_manager,
     requirements_export,
 )
-from pycnb.buildpack.dependencies.pipfile import read_pipfile
+from pycnb.buildpack.dependencies.pipfile import Pipfile
 from pycnb.buildpack.dependencies.requirements import RequirementsInputs, read_requirements_inputs
 from pycnb.buildpack.dependencies.tools import InstalledTool, ToolSpec, install_tool
 from pycnb.buildpack.dependencies.venv import Venv, install_dependencies, venv_of
@@ -73,11 +73,16 @@ class DependencyPlan:
 
 
 def plan_dependencies(
-    app_dir: Path, pyproject: Pyproject | None, settings: Settings, out: Output
+    app_dir: Path,
+    pyproject: Pyproject | None,
+    pipfile: Pipfile | None,
+    settings: Settings,
+    out: Output,
 ) -> DependencyPlan:
-    """`pyproject`: the app's parsed pyproject.toml, if it has one."""
+    """`pyproject`, `pipfile`: the app's, as the build read them, if it has them."""
     package_manager = determine_package_manager(app_dir, pyproject)
-    pipfile = read_pipfile(app_dir) if package_manager is PackageManager.PIPENV else None
+    if package_manager is not PackageManager.PIPENV:
+        pipfile = None  # its categories mean nothing to another package manager
     groups = select_groups(
         parse_groups_setting(settings.get(GROUPS_SETTING)), package_manager, pyproject, pipfile
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pycnb.buildpack.dependencies.pipfile import Pipfile
 from pycnb.buildpack.messages.python import render_warning
 from pycnb.buildpack.output import Output
 from pycnb.buildpack.project import Pyproject
@@ -36,6 +37,7 @@ def choose_python(
     pyproject: Pyproject | None,
     distributions: Sequence[Distribution],
     *,
+    pipfile: Pipfile | None = None,
     wheels: WheelSource | None = None,
 ) -> Distribution:
     """The distribution to install, among the manifest's `distributions` for the target.
@@ -45,7 +47,7 @@ def choose_python(
     # The manifest has one distribution per version and target, so a version names one.
     offered = {distribution.version: distribution for distribution in distributions}
     resolution = resolve_python_version(
-        read_version_sources(ctx.app_dir, setting, pyproject),
+        read_version_sources(ctx.app_dir, setting, pyproject, pipfile),
         list(offered),
         previous_default=read_previous_default(ctx.layers_dir),
         wheels=wheels,

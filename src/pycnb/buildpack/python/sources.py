@@ -2,10 +2,11 @@
 
 `read_version_sources` applies the order of the sources; the version files are parsed by
 `version_file.py`, the project's constraints (`requires-python`, Poetry's `python`, uv.lock,
-Pipfile's `[requires]`) here. pyproject.toml comes in parsed, since the build reads it once for
-every step; the version files, uv.lock and the Pipfile are read here. Reading stops at the first
-explicit source, so a broken runtime.txt next to a valid .python-version never fails a build;
-the project's constraints are always read, since an explicit version must agree with them.
+Pipfile's `[requires]`) here. pyproject.toml and the Pipfile come in parsed, since the build
+reads them once for every step; the version files and uv.lock are read here. Reading stops at
+the first explicit source, so a broken runtime.txt next to a valid .python-version never fails a
+build; the project's constraints are always read, since an explicit version must agree with
+them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from packaging.specifiers import SpecifierSet
 
+from pycnb.buildpack.dependencies.pipfile import Pipfile
 from pycnb.buildpack.project import Pyproject
 from pycnb.buildpack.python.errors import (
     ConstraintProblem,
@@ -141,7 +143,7 @@ _EXPLICIT_FILES = (RequestOrigin.PYTHON_VERSION_FILE, RequestOrigin.RUNTIME_TXT)
 
 
 def read_version_sources(
-    app_dir: Path, setting: str | None, pyproject: Pyproject | None
+    app_dir: Path, setting: str | None, pyproject: Pyproject | None, pipfile: Pipfile | None = None
 ) -> VersionSources:
     """Read every source in order. `setting`: BP_PYTHON_VERSION (trimmed), or None if unset.
     `pyproject`: the app's pyproject.toml as the build read it, or None if it has none."""
@@ -163,7 +165,7 @@ def read_version_sources(
     project = parse_project_constraints(
         None if pyproject is None else pyproject.data,
         _read_toml(app_dir / "uv.lock"),
-        _read_toml(app_dir / "Pipfile"),
+        None if pipfile is None else pipfile.data,
     )
     return VersionSources(explicit, project, tuple(notices))
 
@@ -197,8 +199,8 @@ def _read_bytes(path: Path, origin: RequestOrigin) -> bytes:
 
 
 def _read_toml(path: Path) -> dict[str, Any] | None:
-    # Only the Python version step reads uv.lock and the Pipfile (their tools read them when
-    # they install), so they are read here.
+    # Only the Python version step reads uv.lock (uv reads it when it installs), so it is read
+    # here.
     try:
         data = path.read_bytes()
     except FileNotFoundError:
