@@ -41,15 +41,15 @@ def test_pyc_files_from_two_roots_become_the_same_bytes(tmp_path: Path, long_roo
 
 
 def test_text_symlinks_and_binaries() -> None:
-    relocation = Relocation.of([("/b/root/layers", "/layers"), ("/b/root/workspace", "/workspace")])
-    text = b"#!/b/root/layers/bp/venv/bin/python\nhome = /b/root/layers/bp/python/bin\n"
+    relocation = Relocation.of([("/b/tree/layers", "/layers"), ("/b/tree/workspace", "/workspace")])
+    text = b"#!/b/tree/layers/bp/venv/bin/python\nhome = /b/tree/layers/bp/python/bin\n"
     assert relocation.contents("x", text) == (
         b"#!/layers/bp/venv/bin/python\nhome = /layers/bp/python/bin\n",
         False,
     )
-    assert relocation.path("/b/root/workspace/static") == "/workspace/static"
-    assert relocation.path("/b/root/workspaces") == "/b/root/workspaces"  # not a path prefix
-    binary = b"\0ELF/b/root/layers/bp/lib\0"
+    assert relocation.path("/b/tree/workspace/static") == "/workspace/static"
+    assert relocation.path("/b/tree/workspaces") == "/b/tree/workspaces"  # not a path prefix
+    binary = b"\0ELF/b/tree/layers/bp/lib\0"
     assert relocation.contents("lib.so", binary) == (binary, True)
 
 
