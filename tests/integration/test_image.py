@@ -100,7 +100,7 @@ def test_the_image_runs_its_web_process_on_debian(
     result = _image_build(isolated, app, f"oci:{layout}:app", run_image)
     assert set(_layer_states(result.output)) == {
         "pycnb/python:python", "pycnb/python:venv", "pycnb/python:web-defaults",
-        "app", "launcher", "config",
+        "sbom", "app", "launcher", "config",
     }  # fmt: skip
 
     config = _skopeo("inspect", "--config", f"oci:{layout}:app")

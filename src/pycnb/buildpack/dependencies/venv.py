@@ -40,7 +40,6 @@ from pycnb.buildpack.commands import run_captured
 from pycnb.buildpack.dependencies.digests import settings_digest
 from pycnb.buildpack.dependencies.installer import Installer
 from pycnb.buildpack.dependencies.package_manager import PackageManager
-from pycnb.buildpack.dependencies.settings_key import settings_key
 from pycnb.buildpack.layers.invalidation import changed_inputs
 from pycnb.buildpack.output import Output
 from pycnb.buildpack.python.layer import PythonRuntime
@@ -68,6 +67,7 @@ __all__ = [
 ]
 
 LAYER_NAME = LayerName("venv")
+_IMAGE_STABLE_KEY = b"pycnb venv settings"
 
 
 @dataclass(frozen=True)
@@ -208,8 +208,10 @@ def install_dependencies(
         requirements_digest=inputs.requirements_digest,
         project_digest=inputs.project_digest,
         groups=inputs.groups.key,
+        # Keyed with a constant: a per-cache random key (settings_key.py) makes the image's
+        # metadata, and so its digest, differ between machines; see the issue notes.
         installer_settings_digest=settings_digest(
-            env, prefix=inputs.package_manager.settings_prefix, key=settings_key(ctx)
+            env, prefix=inputs.package_manager.settings_prefix, key=_IMAGE_STABLE_KEY
         ),
         arch=ctx.target.arch,
         distro_name=ctx.target.distro_name or "",
