@@ -54,14 +54,14 @@ def test_text_symlinks_and_binaries() -> None:
 
 
 def test_record_hashes_follow_the_rewritten_scripts(tmp_path: Path) -> None:
-    site = tmp_path / "root" / "layers" / "venv" / "lib" / "python3.12" / "site-packages"
+    site = tmp_path / "build-root" / "layers" / "venv" / "lib" / "python3.12" / "site-packages"
     info = site / "demo-1.0.dist-info"
     info.mkdir(parents=True)
-    script = tmp_path / "root" / "layers" / "venv" / "bin" / "demo"
+    script = tmp_path / "build-root" / "layers" / "venv" / "bin" / "demo"
     script.parent.mkdir(parents=True)
-    script.write_text(f"#!{tmp_path}/root/layers/venv/bin/python\n")
+    script.write_text(f"#!{tmp_path}/build-root/layers/venv/bin/python\n")
     record = b"../../../bin/demo,sha256=old,99\ndemo.py,sha256=keep,1\n"
-    relocation = Relocation.of([(f"{tmp_path}/root/layers", "/layers")])
+    relocation = Relocation.of([(f"{tmp_path}/build-root/layers", "/layers")])
     rewritten = relocation.record(record, info).decode()
     assert rewritten.endswith("demo.py,sha256=keep,1\n")
     first = rewritten.splitlines()[0].split(",")
