@@ -185,6 +185,17 @@ def test_user_secrets_stay_out_of_layers_and_log(pycnb: Pycnb, app: Path) -> Non
             assert secret.encode() not in path.read_bytes(), path
     for toml in pycnb.root.rglob("*.toml"):
         assert secret not in toml.read_text(errors="replace"), toml
+    # Not even a digest of the settings travels with the image: its layer metadata has none.
+    image_metadata = (pycnb.root / "image" / "metadata.toml").read_text()
+    assert "requirements_digest" in image_metadata
+    assert "settings" not in image_metadata
+
+    # The settings still decide reuse: the same ones reuse the venv, another one syncs it.
+    same = pycnb.build(app, env={"PIP_EXTRA_INDEX_URL": f"https://user:{secret}@example.invalid/"})
+    assert "Using the cached virtual environment: its inputs have not changed" in same.output
+    other = pycnb.build(app, env={"PIP_EXTRA_INDEX_URL": "https://user:other@example.invalid/"})
+    assert other.returncode == 0, other
+    assert "  - The installer settings (PIP_* env vars) changed" in other.output
 
 
 @pytest.mark.app("pip_basic")

@@ -23,7 +23,6 @@ def meta(**changes: str) -> VenvLayerMetadata:
         requirements_digest="a" * 64,
         project_digest="b" * 64,
         groups="(none)",
-        installer_settings_digest="c" * 64,
         arch="amd64",
         distro_name="debian",
         distro_version="12",
@@ -43,7 +42,6 @@ def test_nothing_changed_reuses_without_running_the_tool() -> None:
         ({"requirements_digest": "d" * 64}, "The lockfile (uv.lock) changed"),
         ({"project_digest": "d" * 64}, "The project files (pyproject.toml, uv.toml) changed"),
         ({"groups": "dev"}, "The dependency groups (BP_PYTHON_GROUPS) changed from (none) to dev"),
-        ({"installer_settings_digest": "d" * 64}, "The installer settings (UV_* env vars) changed"),
         ({"installer_version": "0.14.0"}, "The uv version changed from 0.13.9 to 0.14.0"),
     ],
 )
@@ -53,6 +51,12 @@ def test_a_syncing_tool_keeps_the_venv_when_inputs_change(
     decision = decide(meta(), meta(**change), package_manager=UV, syncs=True)
     assert decision.action is VenvAction.SYNC
     assert decision.reasons == (reason,)
+
+
+def test_changed_installer_settings_sync_the_kept_venv() -> None:
+    decision = decide(meta(), meta(), package_manager=UV, syncs=True, settings_changed=True)
+    assert decision.action is VenvAction.SYNC
+    assert decision.reasons == ("The installer settings (UV_* env vars) changed",)
 
 
 def test_pip_syncs_the_kept_venv_when_requirements_change() -> None:

@@ -1,4 +1,4 @@
-"""Digests of what decides the venv's content, for the venv layer's metadata.
+"""Digests of what decides the venv's content, to tell whether it changed since the last build.
 
 Only digests are stored, never the values: files and settings may hold credentials.
 """
@@ -14,8 +14,8 @@ __all__ = ["files_digest", "settings_digest"]
 
 
 def settings_digest(env: Mapping[str, str], *, prefix: str, key: bytes) -> str:
-    """An HMAC, not a plain hash: the settings may hold credentials and the digest is in the
-    image's metadata; without the key (`settings_key.py`) it confirms no guess."""
+    """An HMAC, not a plain hash: the settings may hold credentials, and without the key
+    (`installer_settings.py`) the digest confirms no guess."""
     digest = hmac.new(key, digestmod=hashlib.sha256)
     for name in sorted(name for name in env if name.startswith(prefix)):
         digest.update(f"{name}\0{env[name]}\0".encode(errors="surrogateescape"))

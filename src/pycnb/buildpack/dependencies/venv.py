@@ -37,8 +37,8 @@ from enum import Enum
 from pathlib import Path
 
 from pycnb.buildpack.commands import run_captured
-from pycnb.buildpack.dependencies.digests import settings_digest
 from pycnb.buildpack.dependencies.installer import Installer
+from pycnb.buildpack.dependencies.installer_settings import installer_settings_changed
 from pycnb.buildpack.dependencies.package_manager import PackageManager
 from pycnb.buildpack.layers.invalidation import changed_inputs
 from pycnb.buildpack.output import Output
@@ -67,7 +67,6 @@ __all__ = [
 ]
 
 LAYER_NAME = LayerName("venv")
-_IMAGE_STABLE_KEY = b"pycnb venv settings"
 
 
 @dataclass(frozen=True)
@@ -80,9 +79,8 @@ class VenvLayerMetadata:
     # pyproject.toml and the tool's own config file (uv.toml, poetry.toml); "" for pip.
     project_digest: str
     groups: str  # GroupSelection.key
-    # A digest of the user's settings for the installer (PIP_*, UV_* or POETRY_* env vars: an
-    # index URL changes what gets installed). Only the digest is stored: values may hold secrets.
-    installer_settings_digest: str
+    # The installer settings (PIP_*, UV_*, ... env vars) are an input too, but this metadata
+    # travels with the image and they may hold credentials: installer_settings.py tracks them.
     arch: str
     distro_name: str
     distro_version: str
@@ -95,7 +93,6 @@ _LABELS = {
     "requirements_digest": "requirements",
     "project_digest": "project files",
     "groups": "dependency groups (BP_PYTHON_GROUPS)",
-    "installer_settings_digest": "installer settings",
     "arch": "CPU architecture",
     "distro_name": "OS distribution",
     "distro_version": "OS distribution version",
@@ -108,7 +105,6 @@ _RECREATE_ON = ("package_manager", "python_version", "arch", "distro_name", "dis
 
 
 def _labels(package_manager: PackageManager) -> dict[str, str]:
-    prefix = package_manager.settings_prefix
     files = ", ".join(package_manager.project_files) or "none"
     requirements = (
         "requirements"
@@ -120,7 +116,6 @@ def _labels(package_manager: PackageManager) -> dict[str, str]:
         "installer_version": f"{package_manager.tool} version",
         "requirements_digest": requirements,
         "project_digest": f"project files ({files})",
-        "installer_settings_digest": f"installer settings ({prefix}* env vars)",
     }
 
 
@@ -163,17 +158,23 @@ def decide(
     *,
     package_manager: PackageManager,
     syncs: bool,
+    settings_changed: bool = False,
     not_reusable: Sequence[str] = (),
     recreate_on: Sequence[str] = (),
 ) -> VenvDecision:
     """The reuse table of the module docstring. Pure; every reason that applies is listed.
     `recreate_on` adds fields whose change makes this installer start afresh."""
     labels = _labels(package_manager)
+    settings = (
+        [f"The installer settings ({package_manager.settings_prefix}* env vars) changed"]
+        if settings_changed
+        else []
+    )
     if old.package_manager != new.package_manager:
         # The other inputs are a different tool's files and settings: comparing them says
         # nothing. The Python and the target still count, so no reason goes unsaid.
         return VenvDecision(VenvAction.RECREATE, tuple(_changed(old, new, labels, _RECREATE_ON)))
-    everything = changed_inputs(old, new, labels)
+    everything = [*changed_inputs(old, new, labels), *settings]
     if _changed(old, new, labels, (*_RECREATE_ON, *recreate_on)):
         return VenvDecision(VenvAction.RECREATE, tuple(everything))
     if not_reusable:
@@ -201,6 +202,9 @@ def install_dependencies(
 ) -> Venv:
     """Fill (or reuse, or sync) the venv layer with `installer`; the venv later steps use."""
     inputs = installer.inputs
+    settings_changed = installer_settings_changed(
+        ctx, env, prefix=inputs.package_manager.settings_prefix
+    )
     new = VenvLayerMetadata(
         package_manager=inputs.package_manager.value,
         python_version=runtime.version,
@@ -208,11 +212,6 @@ def install_dependencies(
         requirements_digest=inputs.requirements_digest,
         project_digest=inputs.project_digest,
         groups=inputs.groups.key,
-        # Keyed with a constant: a per-cache random key (settings_key.py) makes the image's
-        # metadata, and so its digest, differ between machines; see the issue notes.
-        installer_settings_digest=settings_digest(
-            env, prefix=inputs.package_manager.settings_prefix, key=_IMAGE_STABLE_KEY
-        ),
         arch=ctx.target.arch,
         distro_name=ctx.target.distro_name or "",
         distro_version=ctx.target.distro_version or "",
@@ -229,6 +228,7 @@ def install_dependencies(
             new,
             package_manager=inputs.package_manager,
             syncs=installer.syncs,
+            settings_changed=settings_changed,
             not_reusable=inputs.not_reusable,
             recreate_on=inputs.recreate_on,
         )
