@@ -1,6 +1,9 @@
-"""Write the buildpack's locks of its tools' own dependencies (maintainers run it after a bump).
+"""Write the buildpack's locks of its tools (maintainers run it after a bump).
 
-Usage: python scripts/lock_tools.py [TOOL ...]   (default: every locked tool)
+Usage: python scripts/lock_tools.py [TOOL ...]   (default: every locked tool, and the wheels)
+
+uv and pip are unpacked by the buildpack from their wheels: `data/tool-wheels.toml` lists the
+Linux wheels of the pinned versions with their sha256, from the public index's JSON API.
 
 Poetry, Pipenv and PDM are installed into their build-only layers from the buildpack's
 `data/<tool>-requirements.txt`: every package pinned, with the sha256 of every file the index has
@@ -12,14 +15,24 @@ The tools and their constraints are listed in `tool_versions.LOCKED_TOOLS`.
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
+
+import tomli_w
 
 _ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(_ROOT), str(_ROOT / "src")]
 
-from pycnb.buildpack.dependencies.tool_versions import LOCKED_TOOLS, UV_VERSION, LockedTool  # noqa: E402
+from pycnb.buildpack.dependencies.tool_versions import (  # noqa: E402
+    LOCKED_TOOLS,
+    PIP_VERSION,
+    TOOL_WHEELS,
+    UV_VERSION,
+    LockedTool,
+)
 from tests.support.tool_wheels import (  # noqa: E402 (needs the path set up above)
     fetch_tool_wheels,
     tool_wheels_dir,
@@ -52,6 +65,38 @@ def lock(uv: Path, tool: LockedTool) -> bool:
     return True
 
 
+_SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+
+
+def lock_wheels() -> bool:
+    """The sha256 of every Linux wheel of the pinned uv and pip, from the public index."""
+    table: dict[str, dict[str, object]] = {}
+    for project, version in (("uv", UV_VERSION), ("pip", PIP_VERSION)):
+        request = urllib.request.Request(
+            f"https://pypi.org/simple/{project}/", headers={"Accept": _SIMPLE_JSON}
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - https only
+            files = json.load(response)["files"]
+        wheels = {
+            file["filename"]: file["hashes"]["sha256"]
+            for file in files
+            if file["filename"].startswith(f"{project}-{version}-")
+            and file["filename"].endswith(".whl")
+            and ("-any.whl" in file["filename"] or "linux" in file["filename"])
+        }
+        if not wheels:
+            print(f"lock_tools: no wheel of {project} {version} on the public index")
+            return False
+        table[project] = {"version": version, "wheels": dict(sorted(wheels.items()))}
+    header = (
+        "# The wheels pycnb unpacks itself, with their sha256 (see tool_wheels.py).\n"
+        "# Written by scripts/lock_tools.py; do not edit.\n"
+    )
+    TOOL_WHEELS.write_text(header + tomli_w.dumps(table), encoding="utf-8")
+    print(f"wrote {TOOL_WHEELS.relative_to(_ROOT)}")
+    return True
+
+
 def _pinned_uv() -> Path:
     """The pinned uv, from the test wheelhouse (downloaded once), unpacked where it is cached."""
     wheels = tool_wheels_dir()
@@ -76,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"not a locked tool: {', '.join(sorted(unknown))}")
     uv = _pinned_uv()
     results = [lock(uv, tool) for tool in LOCKED_TOOLS if _name(tool) in wanted]
+    if not parser.parse_args(argv).tools:
+        results.append(lock_wheels())
     return 0 if all(results) else 1
 
 

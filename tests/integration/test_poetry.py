@@ -7,11 +7,13 @@ reach), then builds offline through the local platform.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from pycnb.buildpack.dependencies.tool_versions import POETRY_VERSION
+from pycnb.buildpack.dependencies.tool_wheels import pinned_wheel
 from tests.integration.conftest import (
     Locker,
     Pycnb,
@@ -135,13 +137,17 @@ def test_poetry_missing_from_the_index_fails_clearly_and_the_next_build_recovers
     pycnb: Pycnb, app: Path, locker: Locker, tmp_path: Path
 ) -> None:
     locker.poetry(app)
-    empty = tmp_path / "empty-wheelhouse"
-    empty.mkdir()
-    failed = pycnb.build(app, env={"PIP_FIND_LINKS": str(empty)})
+    # A mirror with uv (which installs Poetry) but without Poetry.
+    only_uv = tmp_path / "only-uv"
+    only_uv.mkdir()
+    uv_wheel = pinned_wheel("uv").file
+    shutil.copy(Path(pycnb.user_env["PIP_FIND_LINKS"]) / uv_wheel, only_uv / uv_wheel)
+    failed = pycnb.build(app, env={"PIP_FIND_LINKS": str(only_uv)})
     assert_clean_error(
         failed,
         "[ERROR] Installing Poetry failed",
-        f"`pip install poetry=={POETRY_VERSION}` exited with status 1",
+        "uv said:",
+        f"installing `poetry=={POETRY_VERSION}` and its locked dependencies exited with status",
         "PIP_INDEX_URL",
     )
     assert "Installing dependencies from poetry.lock" not in failed.output

@@ -2,10 +2,10 @@
 
 Every other integration test installs from a local index over plain HTTP. These see what a user
 sees: HTTPS to PyPI, through whatever proxy or private certificate authority the machine trusts,
-for the bootstrap pip that installs the tools and for each tool itself (pip, uv, Poetry, Pipenv,
-PDM). The platform hands the
-buildpack none of the caller's certificate settings (SSL_CERT_FILE...), as a CNB platform would
-not, so a tool that trusts only its own bundled roots fails here behind a TLS-inspecting proxy.
+for the buildpack itself, which fetches the wheels of uv and pip, and for each tool (pip, uv,
+Poetry, Pipenv, PDM). The platform hands the buildpack none of the caller's certificate settings
+(SSL_CERT_FILE...), as a CNB platform would not, so a tool that trusts only its own bundled roots
+fails here behind a TLS-inspecting proxy.
 """
 
 from __future__ import annotations

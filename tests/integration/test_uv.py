@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pycnb.buildpack.dependencies.tool_versions import UV_VERSION
+from pycnb.buildpack.dependencies.tool_wheels import pinned_wheel
 from tests.integration.conftest import (
     Locker,
     Pycnb,
@@ -151,9 +152,9 @@ def test_uv_missing_from_the_index_fails_clearly_and_the_next_build_recovers(
     failed = pycnb.build(app, env={"PIP_FIND_LINKS": str(empty)})
     assert_clean_error(
         failed,
-        "[ERROR] Installing uv failed",
-        f"`pip install uv=={UV_VERSION}` exited with status 1",
-        f"Could not find a version that satisfies the requirement uv=={UV_VERSION}",
+        "[ERROR] Cannot find uv on the package index",
+        f"pycnb installs uv from its wheel {pinned_wheel('uv').file}, but no source has it",
+        f"  - {empty}: lists no {pinned_wheel('uv').file}",
         "PIP_INDEX_URL",
     )
     assert "Installing dependencies from uv.lock" not in failed.output

@@ -3,8 +3,13 @@
 Layout written by `build_simple_index`:
 
     index_dir/files/<wheel or sdist>
+    index_dir/files/<wheel>.metadata               (the wheel's METADATA, PEP 658)
     index_dir/simple/index.html                    (every project)
-    index_dir/simple/<normalized-name>/index.html  (links with #sha256= and data-requires-python)
+    index_dir/simple/<normalized-name>/index.html  (links with #sha256=, data-requires-python
+                                                    and, for wheels, data-core-metadata)
+
+Serving each wheel's metadata beside it, as PyPI does, lets uv and pip resolve without
+downloading every wheel (or range-requesting it, which this server does not support) first.
 """
 
 from __future__ import annotations
@@ -47,6 +52,10 @@ def build_simple_index(wheel_dirs: Iterable[Path], index_dir: Path) -> Path:
         for source in sorted(directory.iterdir()):
             if _project_of(source.name) is not None:
                 _copy_once(source, files_dir / source.name)
+                if source.name.endswith(".whl"):
+                    metadata = _metadata(source)
+                    if metadata is not None:
+                        (files_dir / f"{source.name}.metadata").write_bytes(metadata)
 
     projects: dict[NormalizedName, list[Path]] = {}
     for file in sorted(files_dir.iterdir()):
@@ -69,7 +78,7 @@ def build_simple_index(wheel_dirs: Iterable[Path], index_dir: Path) -> Path:
 def serve_index(index_dir: Path) -> Iterator[str]:
     """Serve `index_dir` over HTTP on 127.0.0.1 (an ephemeral port); yields the simple index URL."""
     handler = functools.partial(_QuietHandler, directory=str(index_dir))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _Server(("127.0.0.1", 0), handler)
     # A short poll interval: shutdown() waits for the loop to notice, 0.5 s by default.
     serve = functools.partial(server.serve_forever, poll_interval=0.05)
     thread = threading.Thread(target=serve, name="test-index", daemon=True)
@@ -80,6 +89,12 @@ def serve_index(index_dir: Path) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+class _Server(ThreadingHTTPServer):
+    # uv opens dozens of connections at once; with the default backlog of 5, the kernel drops
+    # the rest of the SYNs and each of those clients waits a second or more to retry.
+    request_queue_size = 256
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -114,16 +129,25 @@ def _link(file: Path) -> str:
     if requires_python is not None:
         # PEP 503: the value is HTML-escaped (`<` and `>` are common in it).
         attributes += f' data-requires-python="{html.escape(requires_python)}"'
+    metadata = file.with_name(f"{file.name}.metadata")
+    if metadata.is_file():
+        digest = f"sha256={_sha256(metadata)}"
+        # PEP 714's name, and PEP 658's original one that older clients read.
+        attributes += f' data-core-metadata="{digest}" data-dist-info-metadata="{digest}"'
     return f"<a {attributes}>{html.escape(file.name)}</a>"
+
+
+def _metadata(wheel: Path) -> bytes | None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = [n for n in archive.namelist() if n.count("/") == 1]
+        found = [n for n in names if n.endswith(".dist-info/METADATA")]
+        return archive.read(found[0]) if found else None
 
 
 def _requires_python(file: Path) -> str | None:
     metadata: bytes | None = None
     if file.name.endswith(".whl"):
-        with zipfile.ZipFile(file) as archive:
-            names = [n for n in archive.namelist() if n.count("/") == 1]
-            found = [n for n in names if n.endswith(".dist-info/METADATA")]
-            metadata = archive.read(found[0]) if found else None
+        metadata = _metadata(file)
     else:
         with tarfile.open(file, "r:gz") as archive:
             members = [m for m in archive.getmembers() if m.name.count("/") == 1]

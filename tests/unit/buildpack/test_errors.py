@@ -11,13 +11,13 @@ import pytest
 import pycnb.buildpack
 from pycnb.buildpack.checks import ForbiddenEnvVars
 from pycnb.buildpack.commands import CommandFailed, CommandNotFound
-from pycnb.buildpack.dependencies.bootstrap_pip import BundledPipMissing, ToolInstallFailed
 from pycnb.buildpack.dependencies.failures import (
     InstallerFailed,
     LockfileOutdated,
     LockFormatUnsupported,
     PipInstallFailed,
     PythonRejected,
+    ToolInstallFailed,
 )
 from pycnb.buildpack.dependencies.groups import UnknownDependencyGroups
 from pycnb.buildpack.dependencies.package_manager import (
@@ -29,6 +29,12 @@ from pycnb.buildpack.dependencies.package_manager import (
 )
 from pycnb.buildpack.dependencies.pipfile import InvalidPipfile
 from pycnb.buildpack.dependencies.requirements import RequirementsFileMissing
+from pycnb.buildpack.dependencies.tool_wheels import (
+    ToolWheelBroken,
+    ToolWheelDownloadFailed,
+    ToolWheelNotFound,
+    ToolWheelUnsupported,
+)
 from pycnb.buildpack.errors import BuildpackError
 from pycnb.buildpack.launch.django import (
     CollectstaticCause,
@@ -112,17 +118,26 @@ EXAMPLES: list[tuple[Exception, list[str]]] = [
     (ChecksumMismatch("https://h/p", "a" * 64, "b" * 64), ["a" * 64, "b" * 64]),
     (InvalidArchive(Path("/t/p.tgz"), "not gzip"), ["not gzip"]),
     (UnsafeArchiveMember(Path("/t/p.tgz"), "../x", "escapes"), ["'../x'", "escapes"]),
-    (BundledPipMissing(Path("/l/ensurepip/_bundled")), ["ensurepip/_bundled"]),
     (
-        ToolInstallFailed("Poetry", "poetry==2.5.1", 1, "ERROR: No matching distribution"),
+        ToolInstallFailed("Poetry", "poetry==2.5.1", 1, "error: No solution found"),
         [
             "Installing Poetry failed",
-            "`pip install poetry==2.5.1`",
+            "`poetry==2.5.1`",
             "status 1",
-            "    ERROR: No matching distribution",
+            "    error: No solution found",
             "PIP_INDEX_URL",
         ],
     ),
+    (
+        ToolWheelNotFound("uv", "uv-1-py3-none-any.whl", (("https://***@m/simple/", "HTTP 404"),)),
+        ["Cannot find uv", "uv-1-py3-none-any.whl", "https://***@m/simple/: HTTP 404"],
+    ),
+    (
+        ToolWheelDownloadFailed("pip", "sha256 mismatch for https://m/pip.whl"),
+        ["Downloading pip failed", "sha256 mismatch", "mirror"],
+    ),
+    (ToolWheelBroken("uv", "uv.whl", "corrupt"), ["uv.whl: corrupt"]),
+    (ToolWheelUnsupported("uv", "1", ("uv-1-py3-none-win32.whl",)), ["win32", "Linux"]),
     (PipInstallFailed("requirements.txt", 1), ["pip install -r requirements.txt"]),
     (CommandFailed(("venv", "x"), 2, "boom"), ["status 2", "boom"]),
     (CommandNotFound("pip", "No such file"), ["pip"]),

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from pycnb.buildpack.dependencies import pins
-from pycnb.buildpack.dependencies.pins import PinSource, index_urls
+from pycnb.buildpack.dependencies.index import index_sources
+from pycnb.buildpack.dependencies.pins import PinSource
 from pycnb.buildpack.dependencies.requirements import read_requirements_inputs
 from pycnb.buildpack.python.version import MinorVersion
 from tests.support.index import build_simple_index, serve_index
@@ -168,11 +169,11 @@ def test_an_unreachable_index_gives_no_answer_quickly(
     assert series(requirements_source(tmp_path, "pycnb-pure==1.0\n", env)) == {}
 
 
-def test_index_urls_follow_pips_settings() -> None:
-    assert index_urls({}) == ["https://pypi.org/simple/"]
+def test_index_sources_follow_pips_settings() -> None:
+    assert index_sources({}) == ["https://pypi.org/simple/"]
     env = {"PIP_INDEX_URL": "https://a/", "PIP_EXTRA_INDEX_URL": "https://b/ https://c/"}
-    assert index_urls(env) == ["https://a/", "https://b/", "https://c/"]
-    assert index_urls({"PIP_NO_INDEX": "true", "PIP_FIND_LINKS": "/w"}) == ["/w"]
+    assert index_sources(env) == ["https://a/", "https://b/", "https://c/"]
+    assert index_sources({"PIP_NO_INDEX": "true", "PIP_FIND_LINKS": "/w"}) == ["/w"]
 
 
 def test_pipfile_lock_pins_are_looked_up(tmp_path: Path, wheels: Path) -> None:

@@ -1,98 +1,68 @@
-"""The pip, uv and Poetry layers around the bootstrap pip: only the app's own tool is installed, a
-failed install leaves no layer a later build could trust, and a cached layer is not reinstalled.
+"""The pip, uv and Poetry layers: made from the real pinned wheels (a find-links directory stands
+in for the index), only the app's own tools are installed, a failed install leaves no layer a
+later build could trust, and a cached layer is not reinstalled.
 
-A fake bootstrap pip writes what the real one would (or fails like it); the runtime's Python is
-the test's interpreter, so venvs and bytecode are real.
+The runtime's Python is the test's interpreter, so venvs and bytecode are real.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
+import shutil
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import pytest
 
 from pycnb.buildpack.dependencies import pip as pip_module
 from pycnb.buildpack.dependencies import plan as dependencies
-from pycnb.buildpack.dependencies.bootstrap_pip import BootstrapPip, ToolInstallFailed
+from pycnb.buildpack.dependencies.failures import ToolInstallFailed
 from pycnb.buildpack.dependencies.groups import GroupSelection
 from pycnb.buildpack.dependencies.package_manager import PackageManager
 from pycnb.buildpack.dependencies.pip import Pip, install_pip
-from pycnb.buildpack.dependencies.plan import DependencyPlan, install_app_dependencies
+from pycnb.buildpack.dependencies.plan import (
+    DependencyPlan,
+    install_app_dependencies,
+    start_prefetch,
+)
 from pycnb.buildpack.dependencies.poetry import POETRY
 from pycnb.buildpack.dependencies.requirements import RequirementsInputs
-from pycnb.buildpack.dependencies.tool_versions import POETRY_LOCK
-from pycnb.buildpack.dependencies.tools import InstalledTool, ToolSpec, install_tool
+from pycnb.buildpack.dependencies.tool_wheels import (
+    Prefetch,
+    ToolWheelDownloadFailed,
+    ToolWheelNotFound,
+    pinned_wheel,
+)
+from pycnb.buildpack.dependencies.tools import InstalledTool, ToolSpec, binary_tree, install_tool
 from pycnb.buildpack.dependencies.uv import UV
 from pycnb.buildpack.output import Output
 from pycnb.buildpack.python.layer import PythonRuntime
 from pycnb.cnb.context import BuildContext, Target
 from pycnb.cnb.layer_env import LayerEnv
 from pycnb.cnb.toml import read_toml
+from tests.support.tool_wheels import cached_tool_wheels
 
-ENV = {"PATH": "/usr/bin:/bin"}
 CHECKED_HASH = 0b11
 
-# What the fake writes for one install: (options, python) -> files it creates.
-Effect = Callable[[list[str], Path | None], None]
+
+@pytest.fixture
+def wheels() -> Path:
+    return cached_tool_wheels()
 
 
-class FakeBootstrap(BootstrapPip):
-    def __init__(self, runtime: PythonRuntime, effect: Effect | None = None) -> None:
-        super().__init__(runtime)
-        self.effect = effect
-        self.calls: list[tuple[str, str, list[str], Path | None]] = []
-        self.locked: list[Path | None] = []
-
-    def install(
-        self,
-        tool: str,
-        requirement: str,
-        options: Sequence[str],
-        *,
-        env: Mapping[str, str],  # noqa: ARG002 (the real signature; what runs is faked)
-        cwd: Path,  # noqa: ARG002
-        python: Path | None = None,
-        locked: Path | None = None,
-    ) -> None:
-        self.calls.append((tool, requirement, list(options), python))
-        self.locked.append(locked)
-        if self.effect is None:
-            raise ToolInstallFailed(tool, requirement, 1, "ERROR: No matching distribution")
-        self.effect(list(options), python)
+def index_env(find_links: Path) -> dict[str, str]:
+    """The build's env with a find-links directory as the only source, as a mirror would be."""
+    return {"PATH": "/usr/bin:/bin", "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(find_links)}
 
 
-def write(path: Path, text: str = "") -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
-def target(options: list[str]) -> Path:
-    return Path(options[options.index("--target") + 1])
-
-
-def pip_wheel(options: list[str], _python: Path | None) -> None:
-    write(target(options) / "pip" / "__init__.py", "__version__ = '26.3'\n")
-    write(target(options) / "pip" / "__pip-runner__.py", "import pip\n")
-    write(target(options) / "bin" / "pip", "#!/broken\n")  # what --target leaves behind
-
-
-def uv_wheel(options: list[str], _python: Path | None) -> None:
-    write(target(options) / "bin" / "uv", "#!/bin/sh\n")
-    write(target(options) / "uv" / "__init__.py")
-
-
-def poetry_wheels(_options: list[str], python: Path | None) -> None:
-    assert python is not None
-    venv = python.parent.parent
-    [site_packages] = venv.glob("lib/python3.*/site-packages")
-    write(site_packages / "poetry" / "__init__.py", "__version__ = '2.5.1'\n")
-    write(venv / "bin" / "poetry", "#!/bin/sh\n")
+@pytest.fixture
+def env(wheels: Path) -> dict[str, str]:
+    return index_env(wheels)
 
 
 @pytest.fixture
@@ -122,17 +92,17 @@ def is_checked_hash(pyc: Path) -> bool:
 # --- one layer at a time -----------------------------------------------------------------------
 
 
-def test_pip_layer(ctx: BuildContext, runtime: PythonRuntime) -> None:
-    bootstrap = FakeBootstrap(runtime, pip_wheel)
-    pip = install_pip(ctx, quiet(), runtime, bootstrap, ENV)
+def test_pip_layer(ctx: BuildContext, runtime: PythonRuntime, env: dict[str, str]) -> None:
+    with Prefetch(env) as prefetch:
+        pip = install_pip(ctx, quiet(), runtime, env, prefetch)
     layer = ctx.layers_dir / "pip"
-    [(tool, requirement, options, python)] = bootstrap.calls
-    assert (tool, requirement, python) == ("pip", "pip==26.3", None)
-    assert options == ["--target", str(layer / "lib")]
-    assert not (layer / "lib" / "bin").exists()
+    assert (layer / "lib" / "pip" / "__init__.py").is_file()
+    assert (layer / "lib" / "pip-26.3.dist-info" / "METADATA").is_file()
+    assert not list((layer / "lib").glob("*.data")), "its console scripts could not import pip"
     assert (layer / "bin" / "pip").is_file()
-    assert all(is_checked_hash(pyc) for pyc in (layer / "lib").rglob("*.pyc"))
-    assert len(list((layer / "lib").rglob("*.pyc"))) == 2  # both modules
+    pycs = list((layer / "lib").rglob("*.pyc"))
+    assert len(pycs) > 100
+    assert all(is_checked_hash(pyc) for pyc in pycs)
     assert pip.argv[-1] == str(layer / "lib" / "pip" / "__pip-runner__.py")
     assert read_toml(ctx.layers_dir / "pip.toml")["metadata"] == {
         "python_version": "3.12.1",
@@ -140,67 +110,150 @@ def test_pip_layer(ctx: BuildContext, runtime: PythonRuntime) -> None:
     }
 
 
-def test_uv_layer_is_installed_once_then_reused(ctx: BuildContext, runtime: PythonRuntime) -> None:
-    bootstrap = FakeBootstrap(runtime, uv_wheel)
-    uv = install_tool(ctx, quiet(), UV, runtime=runtime, bootstrap=bootstrap, env=ENV)
-    [(tool, requirement, options, _)] = bootstrap.calls
-    assert (tool, requirement) == ("uv", "uv==0.13.9")
-    assert options == ["--target", str(ctx.layers_dir / "uv"), "--no-deps"]
+def test_uv_layer_is_the_binary_alone_installed_once_then_reused(
+    ctx: BuildContext, runtime: PythonRuntime, env: dict[str, str], tmp_path: Path
+) -> None:
+    with Prefetch(env) as prefetch:
+        uv = install_tool(ctx, quiet(), UV, runtime=runtime, env=env, prefetch=prefetch)
     assert uv.executable == ctx.layers_dir / "uv" / "bin" / "uv"
-    assert not list((ctx.layers_dir / "uv").rglob("*.pyc")), "no interpreter imports it"
+    assert os.access(uv.executable, os.X_OK)
+    files = [p.relative_to(uv.layer_dir) for p in uv.layer_dir.rglob("*") if p.is_file()]
+    files = [f for f in files if f.parts[0] != "env.build"]
+    assert files == [Path("bin/uv")], "not the wheel's Python package, which only finds bin/uv"
 
     log = io.StringIO()
-    failing = FakeBootstrap(runtime)  # raises if it is asked to install anything
-    install_tool(
-        ctx, Output(stdout=log, stderr=log), UV, runtime=runtime, bootstrap=failing, env=ENV
-    )
-    assert failing.calls == []
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with Prefetch(index_env(empty)) as nothing:  # would fail if asked for anything
+        install_tool(
+            ctx, Output(stdout=log, stderr=log), UV, runtime=runtime, env=index_env(empty),
+            prefetch=nothing,
+        )  # fmt: skip
     assert "Using cached uv 0.13.9" in log.getvalue()
 
 
-def test_poetry_layer(ctx: BuildContext, runtime: PythonRuntime) -> None:
-    bootstrap = FakeBootstrap(runtime, poetry_wheels)
-    poetry = install_tool(ctx, quiet(), POETRY, runtime=runtime, bootstrap=bootstrap, env=ENV)
+def test_poetry_layer_is_a_private_venv_filled_by_uv(
+    ctx: BuildContext, runtime: PythonRuntime, env: dict[str, str]
+) -> None:
+    with Prefetch(env) as prefetch:
+        uv = install_tool(ctx, quiet(), UV, runtime=runtime, env=env, prefetch=prefetch)
+        poetry = install_tool(
+            ctx, quiet(), POETRY, runtime=runtime, env=env, prefetch=prefetch, uv=uv
+        )
     layer = ctx.layers_dir / "poetry"
-    [(tool, requirement, options, python)] = bootstrap.calls
-    # The venv's own interpreter runs pip: that is what installs into the venv.
-    assert (tool, requirement, options) == ("Poetry", "poetry==2.5.1", [])
-    assert bootstrap.locked == [POETRY_LOCK]  # Poetry's dependencies as locked, not resolved
-    assert python == layer / "venv" / "bin" / "python"
     assert poetry.executable.resolve() == (layer / "venv" / "bin" / "poetry").resolve()
     assert (poetry.layer_dir / "config").is_dir()
     assert (poetry.layer_dir / "data").is_dir()
-    [pyc] = (layer / "venv" / "lib").rglob("poetry/__pycache__/*.pyc")
-    assert is_checked_hash(pyc)
+    [site_packages] = (layer / "venv" / "lib").glob("python3.*/site-packages")
+    assert (site_packages / "poetry-2.5.1.dist-info").is_dir()
+    assert not (site_packages / "pip").exists(), "the locked requirements only"
+    pycs = list((site_packages / "poetry").rglob("*.pyc"))
+    assert pycs
+    assert all(is_checked_hash(pyc) for pyc in pycs)
     assert (ctx.layers_dir / "poetry.toml").is_file()
+
+
+def test_a_prefetched_tree_is_moved_into_the_layer(env: dict[str, str], tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with Prefetch(env) as prefetch:
+        prefetch.start(binary_tree(UV))
+        # The layer asks with an env that reaches no index: what it gets was prefetched.
+        prefetch.install(binary_tree(UV), tmp_path / "layer", env=index_env(empty))
+    assert os.access(tmp_path / "layer" / "bin" / "uv", os.X_OK)
+
+
+def test_start_prefetch_skips_a_layer_the_cache_restored(
+    ctx: BuildContext, env: dict[str, str]
+) -> None:
+    plan = DependencyPlan(PackageManager.POETRY, GroupSelection(), None, "l", "p")
+    started: list[str] = []
+
+    class Recorder(Prefetch):
+        def start(self, tree: Any) -> None:
+            started.append(tree.project)
+
+    with Recorder(env) as prefetch:
+        start_prefetch(ctx, plan, prefetch)
+        (ctx.layers_dir / "uv.toml").write_text("[metadata]\n")
+        start_prefetch(ctx, plan, prefetch)
+        start_prefetch(ctx, dataclasses.replace(plan, package_manager=PackageManager.PIP), prefetch)
+    assert started == ["uv", "pip"], "uv once (then cached); Poetry itself needs the Python"
+
+
+def test_a_wheel_no_source_has_is_named_with_every_source_asked(
+    ctx: BuildContext, runtime: PythonRuntime, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {**index_env(empty), "PIP_NO_INDEX": "", "PIP_INDEX_URL": "http://127.0.0.1:9/simple/"}
+    with Prefetch(env) as prefetch, pytest.raises(ToolWheelNotFound) as raised:
+        install_tool(ctx, quiet(), UV, runtime=runtime, env=env, prefetch=prefetch)
+    assert raised.value.file == pinned_wheel("uv").file
+    [(index, said), (links, listed)] = raised.value.sources
+    assert index == "http://127.0.0.1:9/simple/"
+    assert "refused" in said.lower()
+    assert (links, listed) == (str(empty), f"lists no {pinned_wheel('uv').file}")
+    assert not (ctx.layers_dir / "uv.toml").exists()
+
+
+def test_a_wheel_that_is_not_the_pinned_one_is_refused(
+    ctx: BuildContext, runtime: PythonRuntime, tmp_path: Path
+) -> None:
+    impostor = tmp_path / "mirror"
+    impostor.mkdir()
+    (impostor / pinned_wheel("pip").file).write_bytes(b"not pip")
+    with (
+        Prefetch(index_env(impostor)) as prefetch,
+        pytest.raises(ToolWheelDownloadFailed, match="sha256 mismatch"),
+    ):
+        install_pip(ctx, quiet(), runtime, index_env(impostor), prefetch)
+    assert not (ctx.layers_dir / "pip.toml").exists()
+    assert not list((ctx.layers_dir / "pip").rglob("*.py")), "nothing unpacked"
+
+
+Install = Callable[[dict[str, str], Prefetch], object]
 
 
 @pytest.mark.parametrize("tool", ["pip", "uv", "Poetry"])
 def test_a_failed_install_leaves_no_layer_a_later_build_could_trust(
-    ctx: BuildContext, runtime: PythonRuntime, tool: str
+    ctx: BuildContext,
+    runtime: PythonRuntime,
+    env: dict[str, str],
+    tmp_path: Path,
+    tool: str,
 ) -> None:
-    installs: dict[str, Callable[[BootstrapPip], object]] = {
-        "pip": lambda bootstrap: install_pip(ctx, quiet(), runtime, bootstrap, ENV),
-        "uv": lambda bootstrap: install_tool(
-            ctx, quiet(), UV, runtime=runtime, bootstrap=bootstrap, env=ENV
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with Prefetch(env) as prefetch:
+        uv = install_tool(ctx, quiet(), UV, runtime=runtime, env=env, prefetch=prefetch)
+    if tool == "uv":
+        shutil.rmtree(uv.layer_dir)
+        (ctx.layers_dir / "uv.toml").unlink()
+    installs: dict[str, Install] = {
+        "pip": lambda env, prefetch: install_pip(ctx, quiet(), runtime, env, prefetch),
+        "uv": lambda env, prefetch: install_tool(
+            ctx, quiet(), UV, runtime=runtime, env=env, prefetch=prefetch
         ),
-        "Poetry": lambda bootstrap: install_tool(
-            ctx, quiet(), POETRY, runtime=runtime, bootstrap=bootstrap, env=ENV
+        "Poetry": lambda env, prefetch: install_tool(
+            ctx, quiet(), POETRY, runtime=runtime, env=env, prefetch=prefetch, uv=uv
         ),
     }
-    effects: dict[str, Effect] = {"pip": pip_wheel, "uv": uv_wheel, "Poetry": poetry_wheels}
-    with pytest.raises(ToolInstallFailed) as raised:
-        installs[tool](FakeBootstrap(runtime))
+    failing = index_env(empty)
+    with (
+        Prefetch(failing) as prefetch,
+        pytest.raises((ToolInstallFailed, ToolWheelNotFound)) as raised,
+    ):
+        installs[tool](failing, prefetch)
+    assert isinstance(raised.value, ToolInstallFailed | ToolWheelNotFound)
     assert raised.value.tool == tool
-    name = tool.lower()
     # Without its .toml, the platform neither caches nor exports the directory.
-    assert not (ctx.layers_dir / f"{name}.toml").exists()
+    assert not (ctx.layers_dir / f"{tool.lower()}.toml").exists()
 
     # The next build starts that layer afresh.
-    retry = FakeBootstrap(runtime, effects[tool])
-    installs[tool](retry)
-    assert len(retry.calls) == 1
-    assert (ctx.layers_dir / f"{name}.toml").is_file()
+    with Prefetch(env) as prefetch:
+        installs[tool](env, prefetch)
+    assert (ctx.layers_dir / f"{tool.lower()}.toml").is_file()
 
 
 # --- which tools an app gets -------------------------------------------------------------------
@@ -211,17 +264,6 @@ def recorded_tools(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Replace the layers `install_app_dependencies` uses with ones that log what they do."""
     events: list[str] = []
 
-    class LoggedBootstrap:
-        def __init__(self, _runtime: PythonRuntime) -> None:
-            pass
-
-        def __enter__(self) -> Self:
-            events.append("bootstrap opened")
-            return self
-
-        def __exit__(self, *_exc: object) -> None:
-            events.append("bootstrap removed")
-
     def install_pip(*_args: Any) -> Pip:
         events.append("pip")
         return Pip(("pip",), "26.3")
@@ -230,7 +272,6 @@ def recorded_tools(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         events.append(spec.name)
         return InstalledTool(Path("/t"), Path("/t/bin") / spec.executable, spec.version)
 
-    monkeypatch.setattr(dependencies, "BootstrapPip", LoggedBootstrap)
     monkeypatch.setattr(pip_module, "install_pip", install_pip)
     monkeypatch.setattr(dependencies, "install_tool", install_tool)
     monkeypatch.setattr(dependencies, "prepare_download_cache", lambda *_args: Path("/cache"))
@@ -241,20 +282,22 @@ def recorded_tools(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 
 @pytest.mark.parametrize(
-    ("package_manager", "tool"),
+    ("package_manager", "tools"),
     [
-        (PackageManager.PIP, "pip"),
-        (PackageManager.PYPROJECT, "pip"),
-        (PackageManager.UV, "uv"),
-        (PackageManager.POETRY, "Poetry"),
+        (PackageManager.PIP, ["pip"]),
+        (PackageManager.PYPROJECT, ["pip"]),
+        (PackageManager.UV, ["uv"]),
+        (PackageManager.POETRY, ["uv", "Poetry"]),
+        (PackageManager.PIPENV, ["uv", "Pipenv"]),
+        (PackageManager.PDM, ["uv", "PDM"]),
     ],
 )
-def test_an_app_gets_only_its_own_tool_and_the_bootstrap_is_gone_before_the_venv(
+def test_an_app_gets_only_its_own_tools_before_the_venv(
     ctx: BuildContext,
     runtime: PythonRuntime,
     monkeypatch: pytest.MonkeyPatch,
     package_manager: PackageManager,
-    tool: str,
+    tools: list[str],
 ) -> None:
     plan = DependencyPlan(
         package_manager=package_manager,
@@ -263,6 +306,6 @@ def test_an_app_gets_only_its_own_tool_and_the_bootstrap_is_gone_before_the_venv
         lock_digest="l",
         project_digest="p",
     )
-    with recorded_tools(monkeypatch) as events:
-        install_app_dependencies(ctx, quiet(), plan, runtime=runtime, env=ENV)
-    assert events == ["bootstrap opened", tool, "bootstrap removed", "venv"]
+    with recorded_tools(monkeypatch) as events, Prefetch({}) as prefetch:
+        install_app_dependencies(ctx, quiet(), plan, runtime=runtime, env={}, prefetch=prefetch)
+    assert events == [*tools, "venv"]

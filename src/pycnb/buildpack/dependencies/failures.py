@@ -23,10 +23,24 @@ __all__ = [
     "PythonRejected",
     "RootProjectSkipped",
     "ToolFailures",
+    "ToolInstallFailed",
     "classify_failure",
     "describe_lock_format",
     "root_not_installable",
 ]
+
+
+@dataclass
+class ToolInstallFailed(DependencyError):
+    """uv could not install one of the buildpack's tools from the package index."""
+
+    tool: str  # as the log names it: "Poetry"
+    requirement: str  # what was asked of the index: "poetry==2.5.1"
+    returncode: int
+    output: str  # uv's own output
+
+    def __str__(self) -> str:
+        return f"installing {self.requirement} exited with status {self.returncode}"
 
 
 @dataclass

@@ -10,17 +10,15 @@ choice then falls back to the newest allowed Python, as without this step.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import time
 import tomllib
 import urllib.parse
 import urllib.request
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +31,15 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from pycnb.buildpack.dependencies.index import index_sources, project_files
 from pycnb.buildpack.dependencies.requirements import RequirementsInputs, logical_lines
 from pycnb.buildpack.python.wheel_fit import PinnedDistribution, WheelFit, series_with_wheels
 
-__all__ = ["PinSource", "index_urls"]
+__all__ = ["PinSource"]
 
-_PYPI = "https://pypi.org/simple/"
 _TIMEOUT = 5.0  # seconds per request
 _BUDGET = 15.0  # seconds for all of them
 _WORKERS = 8
-_ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
 
 Pin = tuple[str, str]  # canonical name, version
 
@@ -158,18 +155,9 @@ def _pipfile_pins(path: Path) -> list[Pin]:
 # --- The package index ---------------------------------------------------------------------
 
 
-def index_urls(env: Mapping[str, str]) -> list[str]:
-    """The simple indexes pip would use, in order; local find-links directories as paths."""
-    urls = []
-    if env.get("PIP_NO_INDEX", "").lower() not in ("1", "true", "yes", "on"):
-        urls.append(env.get("PIP_INDEX_URL") or _PYPI)
-        urls += env.get("PIP_EXTRA_INDEX_URL", "").split()
-    return urls + env.get("PIP_FIND_LINKS", "").split()
-
-
 def _ask_index(pins: Sequence[Pin], env: Mapping[str, str]) -> dict[Pin, list[str]]:
     deadline = time.monotonic() + _BUDGET
-    sources = index_urls(env)
+    sources = index_sources(env)
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         answers = pool.map(lambda pin: (pin, _files_of(pin, sources, deadline)), set(pins))
         return {pin: wheels for pin, wheels in answers if wheels}
@@ -181,44 +169,13 @@ def _files_of(pin: Pin, sources: Sequence[str], deadline: float) -> list[str]:
     for source in sources:
         if time.monotonic() > deadline:
             break
+        timeout = max(0.1, min(_TIMEOUT, deadline - time.monotonic()))
         try:
-            listing = _listing(source, name, deadline)
+            files = project_files(source, name, timeout=timeout)
         except (OSError, ValueError):
             continue  # unreachable, refused or not an index: no answer from this one
-        wheels += [file for file in listing if _is_wheel_of(file, name, version)]
+        wheels += [file.name for file in files if _is_wheel_of(file.name, name, version)]
     return wheels
-
-
-def _listing(source: str, name: str, deadline: float) -> Iterable[str]:
-    if "://" not in source:  # a find-links directory on the build machine
-        return [p.name for p in Path(source).glob("*.whl")]
-    if source.startswith("file:"):
-        return [p.name for p in Path(urllib.parse.urlparse(source).path).glob("*.whl")]
-    url, authorization = _without_credentials(source.rstrip("/") + f"/{name}/")
-    request = urllib.request.Request(url, headers={"Accept": _ACCEPT, **authorization})  # noqa: S310 - http(s) only: file: is handled above
-    timeout = max(0.1, min(_TIMEOUT, deadline - time.monotonic()))
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-        body = response.read(32 << 20).decode("utf-8", errors="replace")
-        kind = response.headers.get("Content-Type", "")
-    if "json" in kind:
-        return [str(f.get("filename", "")) for f in json.loads(body).get("files", [])]
-    links = _Links()
-    links.feed(body)
-    return links.names
-
-
-def _without_credentials(url: str) -> tuple[str, dict[str, str]]:
-    parts = urllib.parse.urlsplit(url)
-    if not parts.username:
-        return url, {}
-    user = urllib.parse.unquote(parts.username)
-    password = urllib.parse.unquote(parts.password or "")
-    token = base64.b64encode(f"{user}:{password}".encode()).decode()
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), {
-        "Authorization": f"Basic {token}"
-    }
 
 
 _VERSION_LOCAL = re.compile(r"\+.*$")
@@ -230,16 +187,3 @@ def _is_wheel_of(file_name: str, name: str, version: str) -> bool:
         return wheel_name == name and wheel_version == Version(_VERSION_LOCAL.sub("", version))
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
         return False
-
-
-class _Links(HTMLParser):
-    """The file names a PEP 503 page links to."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        href = dict(attrs).get("href") if tag == "a" else None
-        if href:
-            self.names.append(urllib.parse.unquote(href.split("#", 1)[0].rsplit("/", 1)[-1]))

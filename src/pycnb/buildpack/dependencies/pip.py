@@ -2,17 +2,16 @@
 
 The pip layer holds pip at the pinned version, outside the app's environment.
 
-build + cache, not launch: the image never holds an installer. Only pip projects get this layer
-(uv and Poetry are installed by the bootstrap pip, see bootstrap_pip.py). pip is installed by the
-bootstrap pip, from the package index, into a plain directory that no interpreter has on its
-path. It drives the app's venv through `PIP_PYTHON`, running itself with `__pip-runner__.py`,
-which imports exactly this copy of pip.
+build + cache, not launch: the image never holds an installer. Only pip projects get this layer.
+pip's wheel, from the package index and checked against its pinned sha256 (`tool_wheels.py`), is
+unpacked into a plain directory that no interpreter has on its path, as `pip install --target`
+would, and compiled. It drives the app's venv through `PIP_PYTHON`, running itself with
+`__pip-runner__.py`, which imports exactly this copy of pip.
 """
 
 from __future__ import annotations
 
 import shlex
-import shutil
 import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +20,6 @@ from pathlib import Path
 
 from pycnb.buildpack.bytecode import compile_tree
 from pycnb.buildpack.commands import CommandFailed, run_captured, run_streamed
-from pycnb.buildpack.dependencies.bootstrap_pip import BootstrapPip
 from pycnb.buildpack.dependencies.failures import (
     InstallerFailed,
     PipInstallFailed,
@@ -31,6 +29,12 @@ from pycnb.buildpack.dependencies.installer import SOURCE_DATE_EPOCH, ToolRun, V
 from pycnb.buildpack.dependencies.package_manager import PackageManager
 from pycnb.buildpack.dependencies.requirements import RequirementsInputs
 from pycnb.buildpack.dependencies.tool_versions import PIP_VERSION
+from pycnb.buildpack.dependencies.tool_wheels import (
+    Prefetch,
+    ToolWheelBroken,
+    WheelTree,
+    pinned_wheel,
+)
 from pycnb.buildpack.dependencies.unrequired import (
     ResolvedRoots,
     read_report,
@@ -48,6 +52,7 @@ from pycnb.cnb.names import LayerName
 __all__ = [
     "CACHE_LAYER_NAME",
     "LAYER_NAME",
+    "PIP_TREE",
     "Pip",
     "PipInstallFailed",
     "PipLayerMetadata",
@@ -82,8 +87,8 @@ def install_pip(
     ctx: BuildContext,
     out: Output,
     runtime: PythonRuntime,
-    bootstrap: BootstrapPip,
     env: Mapping[str, str],
+    prefetch: Prefetch,
 ) -> Pip:
     new = PipLayerMetadata(python_version=runtime.version, pip_version=PIP_VERSION)
 
@@ -100,10 +105,17 @@ def install_pip(
         complete=lambda path: _runner(path).is_file(),
     )
     if isinstance(layer.state, Empty):
-        _populate(layer.path, out, runtime, bootstrap, env)
+        _populate(layer.path, out, runtime, env, prefetch)
     _write_wrapper(layer.path, runtime)
     layer.write_metadata(new)
     return Pip((str(runtime.python), "-I", str(_runner(layer.path))), PIP_VERSION)
+
+
+# As `pip install --target` lays it out, less the console scripts in `pip-X.data/`, which could
+# not import pip from there: `_write_wrapper` writes ours.
+PIP_TREE = WheelTree(
+    "pip", "pip", lambda name: None if name.startswith(f"pip-{PIP_VERSION}.data/") else name
+)
 
 
 def _runner(layer_dir: Path) -> Path:
@@ -111,19 +123,13 @@ def _runner(layer_dir: Path) -> Path:
 
 
 def _populate(
-    layer_dir: Path,
-    out: Output,
-    runtime: PythonRuntime,
-    bootstrap: BootstrapPip,
-    env: Mapping[str, str],
+    layer_dir: Path, out: Output, runtime: PythonRuntime, env: Mapping[str, str], prefetch: Prefetch
 ) -> None:
     lib = layer_dir / "lib"
     with out.step(f"Installing pip {PIP_VERSION}"):
-        bootstrap.install(
-            "pip", f"pip=={PIP_VERSION}", ["--target", str(lib)], env=env, cwd=layer_dir
-        )
-        # --target also writes console scripts that could not import pip; we write our own.
-        shutil.rmtree(lib / "bin", ignore_errors=True)
+        prefetch.install(PIP_TREE, lib, env=env, progress=out.detail)
+        if not _runner(layer_dir).is_file():
+            raise ToolWheelBroken("pip", pinned_wheel("pip").file, "it has no __pip-runner__.py")
         compile_tree(runtime.python, lib, env=env, cwd=layer_dir)
 
 

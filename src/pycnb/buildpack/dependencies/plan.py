@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pycnb.buildpack.dependencies import pdm, pip, pipenv, poetry, uv
-from pycnb.buildpack.dependencies.bootstrap_pip import BootstrapPip
 from pycnb.buildpack.dependencies.digests import files_digest
 from pycnb.buildpack.dependencies.download_cache import prepare_download_cache
 from pycnb.buildpack.dependencies.groups import (
@@ -34,7 +33,8 @@ from pycnb.buildpack.dependencies.package_manager import (
 )
 from pycnb.buildpack.dependencies.pipfile import Pipfile
 from pycnb.buildpack.dependencies.requirements import RequirementsInputs, read_requirements_inputs
-from pycnb.buildpack.dependencies.tools import InstalledTool, ToolSpec, install_tool
+from pycnb.buildpack.dependencies.tool_wheels import Prefetch
+from pycnb.buildpack.dependencies.tools import InstalledTool, ToolSpec, binary_tree, install_tool
 from pycnb.buildpack.dependencies.venv import Venv, install_dependencies, venv_of
 from pycnb.buildpack.messages.dependencies import render_dependency_warning
 from pycnb.buildpack.output import Output
@@ -43,7 +43,13 @@ from pycnb.buildpack.python.layer import PythonRuntime
 from pycnb.buildpack.settings import Settings
 from pycnb.cnb.context import BuildContext
 
-__all__ = ["SYNC_TOOLS", "DependencyPlan", "install_app_dependencies", "plan_dependencies"]
+__all__ = [
+    "SYNC_TOOLS",
+    "DependencyPlan",
+    "install_app_dependencies",
+    "plan_dependencies",
+    "start_prefetch",
+]
 
 # (tool, venv inputs, venv, Python version) -> the run that fills the venv.
 SyncCommand = Callable[[InstalledTool, Path, VenvInputs, Venv, str], ToolRun]
@@ -110,6 +116,17 @@ def plan_dependencies(
     )
 
 
+def start_prefetch(ctx: BuildContext, plan: DependencyPlan, prefetch: Prefetch) -> None:
+    """Start fetching the wheel the plan's tool layer will be made from, unless that layer came
+    back from the cache (then it is most likely kept, and the download would be wasted)."""
+    if plan.package_manager in SYNC_TOOLS:  # every one of them is installed with uv
+        layer, tree = uv.UV.layer, binary_tree(uv.UV)
+    else:
+        layer, tree = pip.LAYER_NAME, pip.PIP_TREE
+    if not (ctx.layers_dir / f"{layer}.toml").exists():
+        prefetch.start(tree)
+
+
 def install_app_dependencies(
     ctx: BuildContext,
     out: Output,
@@ -117,11 +134,9 @@ def install_app_dependencies(
     *,
     runtime: PythonRuntime,
     env: Mapping[str, str],
+    prefetch: Prefetch,
 ) -> Venv:
-    # The bootstrap pip (unpacked only if a tool layer has to be filled) is gone before the
-    # venv is installed: the tools run from their own layers.
-    with BootstrapPip(runtime) as bootstrap:
-        installer = _installer(ctx, out, plan, runtime=runtime, bootstrap=bootstrap, env=env)
+    installer = _installer(ctx, out, plan, runtime=runtime, env=env, prefetch=prefetch)
     return install_dependencies(ctx, out, runtime=runtime, installer=installer, env=env)
 
 
@@ -131,19 +146,27 @@ def _installer(
     plan: DependencyPlan,
     *,
     runtime: PythonRuntime,
-    bootstrap: BootstrapPip,
     env: Mapping[str, str],
+    prefetch: Prefetch,
 ) -> Installer:
     """Install the plan's tool into its layer; return what fills the venv with it."""
     venv = venv_of(ctx)
     pm = plan.package_manager
     if pm in SYNC_TOOLS:
         spec, sync = SYNC_TOOLS[pm]
-        tool = install_tool(ctx, out, spec, runtime=runtime, bootstrap=bootstrap, env=env)
+        # uv installs the other tools too: it downloads in parallel and compiles on every CPU.
+        uv_tool = install_tool(ctx, out, uv.UV, runtime=runtime, env=env, prefetch=prefetch)
+        tool = (
+            uv_tool
+            if spec is uv.UV
+            else install_tool(
+                ctx, out, spec, runtime=runtime, env=env, prefetch=prefetch, uv=uv_tool
+            )
+        )
         cache_dir = prepare_download_cache(ctx, out, spec.cache_layer, spec.name)
         inputs = _lock_inputs(plan, tool.version)
         return _sync_command(plan, sync)(tool, cache_dir, inputs, venv, runtime.version)
-    installed_pip = pip.install_pip(ctx, out, runtime, bootstrap, env)
+    installed_pip = pip.install_pip(ctx, out, runtime, env, prefetch)
     cache_dir = prepare_download_cache(ctx, out, pip.CACHE_LAYER_NAME, "pip")
     if pm is PackageManager.PYPROJECT:
         inputs = VenvInputs(

@@ -19,6 +19,7 @@ __all__ = [
     "PIP_VERSION",
     "POETRY_LOCK",
     "POETRY_VERSION",
+    "TOOL_WHEELS",
     "UV_VERSION",
     "LockedTool",
 ]
@@ -26,11 +27,14 @@ __all__ = [
 _DATA = Path(__file__).parent.parent / "data"
 
 PIP_VERSION = "26.3"
-# uv is installed from its wheel on the package index (PIP_* settings apply, so mirrors work).
 UV_VERSION = "0.13.9"
 POETRY_VERSION = "2.5.1"
 PIPENV_VERSION = "2026.10.3"
 PDM_VERSION = "2.29.4"
+
+# uv and pip are unpacked from their wheels, fetched from the package index (PIP_* settings apply,
+# so a mirror works) and checked against these sha256 (written by scripts/lock_tools.py).
+TOOL_WHEELS = _DATA / "tool-wheels.toml"
 
 # The Python applications among the tools get their dependencies locked, each pinned with the
 # hashes of its files (written by scripts/lock_tools.py): the tool's layer is the same whenever it

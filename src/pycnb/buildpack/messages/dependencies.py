@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from pycnb.buildpack.dependencies.bootstrap_pip import BundledPipMissing, ToolInstallFailed
 from pycnb.buildpack.dependencies.failures import (
     InstallerFailed,
     LockfileOutdated,
@@ -12,6 +11,7 @@ from pycnb.buildpack.dependencies.failures import (
     PipInstallFailed,
     PythonRejected,
     RootProjectSkipped,
+    ToolInstallFailed,
 )
 from pycnb.buildpack.dependencies.groups import GROUPS_SETTING, UnknownDependencyGroups
 from pycnb.buildpack.dependencies.package_manager import (
@@ -30,6 +30,12 @@ from pycnb.buildpack.dependencies.tool_versions import (
     PIPENV_VERSION,
     POETRY_VERSION,
     UV_VERSION,
+)
+from pycnb.buildpack.dependencies.tool_wheels import (
+    ToolWheelBroken,
+    ToolWheelDownloadFailed,
+    ToolWheelNotFound,
+    ToolWheelUnsupported,
 )
 from pycnb.buildpack.errors import render
 from pycnb.buildpack.output import Message
@@ -184,33 +190,64 @@ def _render_requirements_file_missing(error: RequirementsFileMissing) -> Message
     )
 
 
-@render.register
-def _render_bundled_pip_missing(error: BundledPipMissing) -> Message:
-    directory = error.directory
-    return Message(
-        "The Python runtime has no bundled pip",
-        f"pycnb installs pip with the wheel that Python's ensurepip bundles, but "
-        f"{directory} has none.",
-        "Use a Python runtime that includes ensurepip (python-build-standalone does).",
-    )
+_WHERE_TOOLS_COME_FROM = (
+    "The PIP_* index settings apply to the buildpack's tools: a mirror of the index needs "
+    "PIP_INDEX_URL (with its credentials) or PIP_EXTRA_INDEX_URL or PIP_FIND_LINKS; the system's "
+    "certificate store is trusted, or PIP_CERT / SSL_CERT_FILE for a private authority."
+)
 
 
 @render.register
 def _render_tool_install_failed(error: ToolInstallFailed) -> Message:
-    tool = error.tool
-    requirement = error.requirement
-    code = error.returncode
-    output = error.output
-    quoted = "\n".join(f"    {line}" for line in output.strip().splitlines())
+    quoted = "\n".join(f"    {line}" for line in error.output.strip().splitlines())
     return Message(
-        f"Installing {tool} failed",
-        (f"pip said:\n\n{quoted}\n\n" if quoted else "")
-        + f"pycnb installs {tool} from the package index with the pip bundled with "
-        f"Python: `pip install {requirement}` exited with status {code}.",
-        "Check that the package index is reachable from the build and serves a wheel of "
-        f"{requirement} for this platform. The PIP_* settings apply to this install: a "
-        "mirror of the index needs PIP_INDEX_URL (with its credentials) or "
-        "PIP_EXTRA_INDEX_URL, a private certificate authority PIP_CERT.",
+        f"Installing {error.tool} failed",
+        (f"uv said:\n\n{quoted}\n\n" if quoted else "")
+        + f"pycnb installs {error.tool} from the package index with uv: installing "
+        f"`{error.requirement}` and its locked dependencies exited with status "
+        f"{error.returncode}.",
+        f"Check that the package index is reachable from the build and serves wheels of "
+        f"{error.requirement} and its dependencies for this platform. {_WHERE_TOOLS_COME_FROM}",
+    )
+
+
+@render.register
+def _render_tool_wheel_not_found(error: ToolWheelNotFound) -> Message:
+    asked = "\n".join(f"  - {source}: {said}" for source, said in error.sources)
+    return Message(
+        f"Cannot find {error.tool} on the package index",
+        f"pycnb installs {error.tool} from its wheel {error.file}, but no source has it:\n"
+        f"{asked or '  (no source: PIP_NO_INDEX is set and PIP_FIND_LINKS is empty)'}",
+        f"Make the wheel available on the package index the build uses. {_WHERE_TOOLS_COME_FROM}",
+    )
+
+
+@render.register
+def _render_tool_wheel_download_failed(error: ToolWheelDownloadFailed) -> Message:
+    return Message(
+        f"Downloading {error.tool} failed",
+        f"pycnb installs {error.tool} from its wheel on the package index: {error.problem}.",
+        "A checksum mismatch means the index serves another file under the pinned wheel's "
+        f"name: check the mirror. Otherwise retry the build. {_WHERE_TOOLS_COME_FROM}",
+    )
+
+
+@render.register
+def _render_tool_wheel_broken(error: ToolWheelBroken) -> Message:
+    return Message(
+        f"The {error.tool} wheel cannot be installed",
+        f"{error.file}: {error.problem}.",
+        "The file matched its pinned sha256, so this is a fault of pycnb's pins: report it.",
+    )
+
+
+@render.register
+def _render_tool_wheel_unsupported(error: ToolWheelUnsupported) -> Message:
+    return Message(
+        f"No {error.project} {error.version} for this machine",
+        f"pycnb installs {error.project} from one of its wheels ({', '.join(error.files)}), "
+        "and none of them fits this machine's platform.",
+        "Build on Linux (glibc or musl) on x86_64 or arm64, as the run image must be.",
     )
 
 

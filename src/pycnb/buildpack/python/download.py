@@ -39,6 +39,7 @@ __all__ = [
     "DownloadFailed",
     "RetriesFailed",
     "UrlOpener",
+    "attempt_failure",
     "download",
     "read_url",
     "redact_url",
@@ -224,7 +225,7 @@ def _request(url: str) -> urllib.request.Request:
     return urllib.request.Request(plain, headers={"Authorization": f"Basic {token}"})  # noqa: S310
 
 
-def _classify(error: BaseException, url: str) -> AttemptFailed:
+def attempt_failure(error: BaseException, url: str) -> AttemptFailed:
     # Decide whether a failure is worth another attempt. A missing file, a refused request
     # (4xx) or a broken URL fail the same way again; a network hiccup or busy server may not.
     if isinstance(error, urllib.error.HTTPError):
@@ -277,7 +278,7 @@ def _stream(
                 shown.update(received, expected)
                 deadline.check(received, expected)
     except (OSError, http.client.HTTPException) as error:  # URLError is an OSError
-        raise _classify(error, url) from None
+        raise attempt_failure(error, url) from None
     if expected is not None and received != expected:
         raise AttemptFailed(f"truncated body: got {received} of {expected} bytes", transient=True)
 
