@@ -309,3 +309,14 @@ def test_an_app_gets_only_its_own_tools_before_the_venv(
     with recorded_tools(monkeypatch) as events, Prefetch({}) as prefetch:
         install_app_dependencies(ctx, quiet(), plan, runtime=runtime, env={}, prefetch=prefetch)
     assert events == [*tools, "venv"]
+
+
+def test_a_pip_cert_that_cannot_be_read_is_named(
+    ctx: BuildContext, runtime: PythonRuntime, env: dict[str, str], tmp_path: Path
+) -> None:
+    broken = {**env, "PIP_CERT": str(tmp_path / "missing-ca.pem")}
+    with (
+        Prefetch(broken) as prefetch,
+        pytest.raises(ToolWheelDownloadFailed, match="PIP_CERT cannot be used"),
+    ):
+        install_tool(ctx, quiet(), UV, runtime=runtime, env=broken, prefetch=prefetch)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-__all__ = ["PYPI", "IndexFile", "index_sources", "project_files"]
+__all__ = ["PYPI", "IndexFile", "index_sources", "project_files", "tls_context"]
 
 PYPI = "https://pypi.org/simple/"
 _ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
@@ -39,7 +40,15 @@ def index_sources(env: Mapping[str, str]) -> list[str]:
     return sources + env.get("PIP_FIND_LINKS", "").split()
 
 
-def project_files(source: str, project: str, *, timeout: float) -> list[IndexFile]:
+def tls_context(env: Mapping[str, str]) -> ssl.SSLContext:
+    """What HTTPS to the index trusts: `PIP_CERT` when set, as pip would, else the system's
+    store (the build machine's OpenSSL defaults)."""
+    return ssl.create_default_context(cafile=env.get("PIP_CERT") or None)
+
+
+def project_files(
+    source: str, project: str, *, timeout: float, context: ssl.SSLContext | None = None
+) -> list[IndexFile]:
     """The files `source` has for `project` (a canonical name). Raises OSError or ValueError when
     the source cannot be read."""
     if "://" not in source or source.startswith("file:"):
@@ -48,7 +57,7 @@ def project_files(source: str, project: str, *, timeout: float) -> list[IndexFil
     page = source.rstrip("/") + f"/{project}/"
     url, authorization = _without_credentials(page)
     request = urllib.request.Request(url, headers={"Accept": _ACCEPT, **authorization})  # noqa: S310 - http(s) only: file: is handled above
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
         body = response.read(_MAX_PAGE).decode("utf-8", errors="replace")
         kind = response.headers.get("Content-Type", "")
         # A redirect (pip's `/simple/Name` -> `/simple/name/`) moves the base of relative links.

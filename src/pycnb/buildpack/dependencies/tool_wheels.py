@@ -14,12 +14,15 @@ the image it builds for, so its platform tags are the target's).
 
 from __future__ import annotations
 
+import functools
 import math
 import shutil
+import ssl
 import stat
 import tempfile
 import time
 import tomllib
+import urllib.request
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping
@@ -33,7 +36,12 @@ from typing import Self
 from packaging.tags import sys_tags
 from packaging.utils import parse_wheel_filename
 
-from pycnb.buildpack.dependencies.index import IndexFile, index_sources, project_files
+from pycnb.buildpack.dependencies.index import (
+    IndexFile,
+    index_sources,
+    project_files,
+    tls_context,
+)
 from pycnb.buildpack.dependencies.tool_versions import TOOL_WHEELS
 from pycnb.buildpack.errors import DependencyError
 from pycnb.buildpack.python.download import (
@@ -145,9 +153,14 @@ def fetch_wheel(
     """Download `wheel` from the first index source that lists it into `dest_dir`; the file is
     there only once its sha256 matches."""
     asked: list[tuple[str, str]] = []
+    try:
+        context = tls_context(env)
+    except (OSError, ssl.SSLError) as error:
+        raise ToolWheelDownloadFailed(tool, f"PIP_CERT cannot be used: {error}") from None
+    opener = functools.partial(urllib.request.urlopen, context=context)
     for source in index_sources(env):
         try:
-            files = _listing(source, wheel.project)
+            files = _listing(source, wheel.project, context)
         except RetriesFailed as failure:
             asked.append((redact_url(source), failure.reason))
             continue
@@ -157,19 +170,20 @@ def fetch_wheel(
             continue
         dest = dest_dir / wheel.file
         try:
-            download(found.url, dest, sha256=wheel.sha256, progress=progress)
+            download(found.url, dest, sha256=wheel.sha256, progress=progress, urlopen=opener)
         except DownloadError as error:
             raise ToolWheelDownloadFailed(tool, str(error)) from None
         return dest
     raise ToolWheelNotFound(tool, wheel.file, tuple(asked))
 
 
-def _listing(source: str, project: str) -> list[IndexFile]:
+def _listing(source: str, project: str, context: ssl.SSLContext) -> list[IndexFile]:
     deadline = Deadline()
 
     def attempt() -> list[IndexFile]:
+        timeout = min(_PAGE_TIMEOUT, deadline.remaining)
         try:
-            return project_files(source, project, timeout=min(_PAGE_TIMEOUT, deadline.remaining))
+            return project_files(source, project, timeout=timeout, context=context)
         except (OSError, ValueError) as error:
             raise attempt_failure(error, source) from None
 
