@@ -152,15 +152,15 @@ def render_markdown(result: Mapping[str, Any]) -> str:
     intro = (
         f"CPython {meta['python']} on {meta['machine']}; {meta['iterations']} iteration(s) per "
         "scenario, systems alternating; medians. pycnb = the whole `pycnb build` (platform "
-        "included), bp = the buildpack's own time from its log. plain = the tool already "
-        "installed: `python -m venv` + `pip install -r` / `uv sync` / venv + `poetry sync` / "
-        "`pipenv sync` / `pdm sync --prod`, rerun in place on rebuilds; reference = a fresh venv "
-        "+ pinned pip from a warm pip cache on every build. Dockerfile-style (cold build only) = "
-        "on a venv standing for a Python image, `pip install` the pinned tool (empty cache) then "
-        "sync with bytecode compiled: `uv sync --locked --compile-bytecode`, `poetry sync --only "
-        "main --compile`, `pipenv sync`, `pdm sync --prod` (the pinned PDM cannot compile), and "
-        "for pip `python -m venv .venv && .venv/bin/pip install -r requirements.txt`. Export = "
-        "the platform's `===> EXPORTING` line to its `Successfully built` line."
+        "included); bp = the buildpack's own time from its log; export = its `===> EXPORTING` "
+        "line to `Successfully built`. plain = the tool already installed, `pip install -r` / "
+        "`uv sync` / `poetry sync` / `pipenv sync` / `pdm sync --prod` into `.venv`, rerun in "
+        "place on rebuilds. reference = a fresh venv + pinned pip from a warm pip cache on every "
+        "build. Dockerfile-style (cold build only) = `pip install` the pinned tool into a venv "
+        "standing for a Python image (empty cache), then sync compiling bytecode (`uv sync "
+        "--locked --compile-bytecode`, `poetry sync --only main --compile`, `pipenv sync`, `pdm "
+        "sync --prod`: the pinned PDM cannot compile); for pip, `python -m venv .venv && "
+        ".venv/bin/pip install -r requirements.txt`."
     )
     lines = [f"# pycnb benchmark {meta['timestamp']}", "", intro, ""]
     for kind, app in result["apps"].items():

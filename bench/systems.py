@@ -13,8 +13,8 @@
   cold build: Docker's layer cache, not the tool, decides what a rebuild costs.
 - `Reference`: the reference CNB strategy (heroku/buildpacks-python's pip path): every build makes
   a fresh `python -m venv --without-pip` and installs requirements.txt into it with the pinned pip
-  from outside (`pip --python`), from a pip cache kept between builds. For uv and Poetry apps it
-  installs the same pins from requirements.txt (so for Pipenv and PDM apps too).
+  from outside (`pip --python`), from a pip cache kept between builds. For the uv, Poetry, Pipenv
+  and PDM apps it installs the same pins from requirements.txt.
 
 Every system uses the same CPython and the same loopback index. A cold build starts each of them
 with no venv and an empty cache.
@@ -357,10 +357,12 @@ class Reference(System):
 
 
 # How a Dockerfile installs each tool with the image's pip. uv is one wheel with no dependencies.
-# Poetry, Pipenv and PDM come from the buildpack's locks (`--no-deps -r`, every file hash-checked):
-# `pip install poetry==X` from the real index resolves some dependencies to releases newer than
-# the locks (so absent from the loopback index) and PDM's to a hishel it cannot start with. The
-# locks install what pycnb installs, with no resolution in the timing of either.
+# Poetry, Pipenv and PDM come from the buildpack's locks (`--no-deps -r`, every file hash-checked)
+# rather than `pip install poetry==X`: from the real index that resolves some of Poetry's
+# dependencies to releases newer than its lock (charset-normalizer, cryptography: not on the
+# loopback index) and PDM's to a hishel it cannot start with, and from the loopback index it
+# picks other versions than the locks (filelock, packaging...). The locks install exactly what
+# pycnb installs, with no resolution timed on either side.
 _TOOL_INSTALL = {
     "uv": [f"uv=={UV_VERSION}"],
     "poetry": ["--no-deps", "-r", str(POETRY_LOCK)],
