@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--iterations N] [--apps pip,uv,poetry]`: run the benchmark.
+"""`python -m bench [--quick] [--iterations N] [--apps pip,uv,poetry,pipenv,pdm]`: run it.
 
 Writes `bench/results/<timestamp>.json` and `.md` and prints the Markdown table.
 """
@@ -21,13 +21,20 @@ from bench.fixtures import (
     PINS,
     bench_python,
     ensure_wheels,
+    locked_tool_venv,
     make_app,
     runtime_manifest,
     tools_venv,
 )
 from bench.report import SCENARIOS, SYSTEMS, render_markdown, summarize
-from bench.systems import Plain, Pycnb, Reference, System
-from pycnb.buildpack.dependencies.tool_versions import PIP_VERSION, POETRY_VERSION, UV_VERSION
+from bench.systems import Dockerfile, Plain, Pycnb, Reference, System
+from pycnb.buildpack.dependencies.tool_versions import (
+    PDM_VERSION,
+    PIP_VERSION,
+    PIPENV_VERSION,
+    POETRY_VERSION,
+    UV_VERSION,
+)
 from tests.support.index import build_simple_index, serve_index
 from tests.support.tool_wheels import cached_tool_wheels
 
@@ -47,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     interpreter = python.prefix / "bin" / f"python{python.version.minor_version}"
     manifest = runtime_manifest(python)
     tools = tools_venv()
+    # Only the apps that need them build the Pipenv and PDM venvs (once, then cached).
+    locked = {
+        name: locked_tool_venv(name) if name in apps else Path() for name in ("pipenv", "pdm")
+    }
     work = Path(tempfile.mkdtemp(prefix="pycnb-bench-", dir=args.work_dir))
     try:
         index_dir = build_simple_index([wheels, cached_tool_wheels()], work / "index")
@@ -59,13 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                           "python": interpreter}  # fmt: skip
                 systems: list[System] = [
                     Pycnb("pycnb", manifest=manifest, checkout=args.checkout, **common),  # type: ignore[arg-type]
-                    Plain("plain", tools=tools, **common),  # type: ignore[arg-type]
+                    Plain("plain", tools=tools, **locked, **common),  # type: ignore[arg-type]
                     Reference("reference", tools=tools, **common),  # type: ignore[arg-type]
+                    Dockerfile("dockerfile", tools_wheels=cached_tool_wheels(), **common),  # type: ignore[arg-type]
                 ]
-                if kind != "pip":  # pip compiles by default: its plain run is this one
-                    systems.append(
-                        Plain("plain_pyc", tools=tools, compile_bytecode=True, **common)  # type: ignore[arg-type]
-                    )
                 raw[kind] = _run_app(systems, iterations)
     finally:
         if not args.keep:
@@ -82,7 +90,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             "machine": f"{platform.machine()}, {platform.system()} {platform.release()}",
             "pins": PINS,
             "pin_change": list(PIN_CHANGE),
-            "tools": {"pip": PIP_VERSION, "uv": UV_VERSION, "poetry": POETRY_VERSION},
+            "tools": {
+                "pip": PIP_VERSION,
+                "uv": UV_VERSION,
+                "poetry": POETRY_VERSION,
+                "pipenv": PIPENV_VERSION,
+                "pdm": PDM_VERSION,
+            },
         },
         **summarize(raw),
     }
@@ -99,8 +113,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run_app(systems: list[System], iterations: int) -> dict[str, object]:
     """Every scenario of every iteration, running the systems one after another (in a rotating
     order, so none always runs first), each on its own copy of the app."""
+
+    def runs_in(system: System, scenario: str) -> bool:
+        return scenario == "cold" or not system.COLD_ONLY
+
     samples: dict[str, dict[str, list[dict[str, float]]]] = {
-        scenario: {s.name: [] for s in systems} for scenario in SCENARIOS
+        scenario: {s.name: [] for s in systems if runs_in(s, scenario)} for scenario in SCENARIOS
     }
     imports: dict[str, list[dict[str, float]]] = {"pycnb": [], "plain": []}
     launch: list[dict[str, int]] = []
@@ -108,10 +126,12 @@ def _run_app(systems: list[System], iterations: int) -> dict[str, object]:
         order = systems[iteration % len(systems) :] + systems[: iteration % len(systems)]
         for scenario in SCENARIOS:
             for system in order:
+                if not runs_in(system, scenario):
+                    continue
                 _prepare(system, scenario)
                 sample = system.build()
                 samples[scenario][system.name].append(sample)
-                _log(f"  {iteration + 1}/{iterations} {scenario:<11} {system.name:<9} "
+                _log(f"  {iteration + 1}/{iterations} {scenario:<11} {system.name:<10} "
                      + " ".join(f"{k}={v:.2f}" for k, v in sample.items()))  # fmt: skip
         for system in systems:
             if system.name in imports:

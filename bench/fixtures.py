@@ -5,8 +5,9 @@
   scenario. Later runs are offline.
 - They are served with the pinned installer wheels (`scripts/fetch_test_wheels.py`) from a
   loopback simple index, so every system installs from the same place without network noise.
-- The uv.lock and poetry.lock of the apps are written against that index by the pinned uv and
-  Poetry (their URL names the index's port, so they are written again on each run).
+- The uv.lock, poetry.lock, Pipfile.lock and pdm.lock of the apps are written against that index
+  by the pinned uv, Poetry, Pipenv and PDM (their URL names the index's port, so they are written
+  again on each run). Locking reads only that index: it never reaches the network.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from pycnb.buildpack.dependencies.tool_versions import PIP_VERSION
+from pycnb.buildpack.dependencies.tool_versions import LOCKED_TOOLS, PIP_VERSION
 from pycnb.platform.target import host_target
 from pycnb.runtimes.discover import LocalPython, find_local_pythons
 from pycnb.runtimes.local_python import write_local_manifest
-from tests.support.tool_wheels import cached_tool_wheels, make_tools_venv
+from tests.support.tool_wheels import cached_tool_wheels, make_locked_tool_venv, make_tools_venv
 
 __all__ = [
     "APP_KINDS",
@@ -39,6 +40,7 @@ __all__ = [
     "bench_python",
     "download_batches",
     "ensure_wheels",
+    "locked_tool_venv",
     "make_app",
     "runtime_manifest",
     "tools_venv",
@@ -94,7 +96,7 @@ import django.contrib.auth.models, rest_framework.views, rest_framework.serializ
 VERSION = 0
 """
 
-APP_KINDS = ("pip", "uv", "poetry")
+APP_KINDS = ("pip", "uv", "poetry", "pipenv", "pdm")
 
 
 def bench_cache_dir() -> Path:
@@ -197,6 +199,13 @@ def tools_venv() -> Path:
     return tools
 
 
+def locked_tool_venv(name: str) -> Path:
+    """`bin/` of a venv with the pinned Pipenv or PDM, installed exactly as its lock says (as the
+    buildpack installs it): for the lockfiles and the plain baseline."""
+    [tool] = [t for t in LOCKED_TOOLS if t.requirement.startswith(f"{name}==")]
+    return make_locked_tool_venv(bench_cache_dir() / f"bench-{name}", cached_tool_wheels(), tool)
+
+
 # --- Apps -------------------------------------------------------------------------------------
 
 
@@ -209,7 +218,7 @@ class Variant:
 
 @dataclass(frozen=True)
 class App:
-    kind: str  # pip, uv or poetry
+    kind: str  # one of APP_KINDS
     variants: tuple[Variant, Variant]  # (the pins above, one pin changed)
     requirements: tuple[str, str]  # the same pins as requirements.txt text, for the reference
 
@@ -249,54 +258,87 @@ def _pyproject(kind: str, variant: int, index_url: str) -> str:
     if kind == "uv":
         index = f'[[tool.uv.index]]\nname = "local"\nurl = "{index_url}"\ndefault = true\n'
         return head + f"[tool.uv]\npackage = false\n\n{index}"
+    if kind == "pdm":
+        # An app, not a package: PDM installs its dependencies only.
+        source = f'[[tool.pdm.source]]\nname = "pypi"\nurl = "{index_url}"\nverify_ssl = false\n'
+        return head + f"[tool.pdm]\ndistribution = false\n\n{source}"
     source = f'[[tool.poetry.source]]\nname = "local"\nurl = "{index_url}"\npriority = "primary"\n'
     return head + f"[tool.poetry]\npackage-mode = false\n\n{source}"
 
 
+def _pipfile(variant: int, index_url: str) -> str:
+    packages = "".join(
+        f'{name} = "=={version}"\n'
+        for name, version in (line.split("==") for line in _requirements(variant).split())
+    )
+    return (
+        f'[[source]]\nurl = "{index_url}"\nverify_ssl = false\nname = "local"\n\n'
+        f'[packages]\n{packages}\n[requires]\npython_version = "{PYTHON_MINOR}"\n'
+    )
+
+
+# Per locked kind: the file the tool reads, and the lockfile it writes.
+_LOCKED_FILES = {
+    "uv": ("pyproject.toml", "uv.lock"),
+    "poetry": ("pyproject.toml", "poetry.lock"),
+    "pipenv": ("Pipfile", "Pipfile.lock"),
+    "pdm": ("pyproject.toml", "pdm.lock"),
+}
+
+
 def make_app(kind: str, work: Path, *, index_url: str, tools: Path, python: Path) -> App:
-    """The app of `kind`, with lockfiles written by the pinned uv/Poetry against the index."""
+    """The app of `kind`, with lockfiles written by the pinned uv/Poetry/Pipenv/PDM against the
+    index."""
     requirements = (_requirements(0), _requirements(1))
     if kind == "pip":
         variants = tuple(Variant({"requirements.txt": text}) for text in requirements)
         return App(kind, (variants[0], variants[1]), requirements)
+    manifest, lockfile = _LOCKED_FILES[kind]
     locked = []
     for variant in (0, 1):
         project = work / f"lock-{kind}-{variant}"
         shutil.rmtree(project, ignore_errors=True)
         project.mkdir(parents=True)
-        (project / "pyproject.toml").write_text(_pyproject(kind, variant, index_url))
-        lockfile = "uv.lock" if kind == "uv" else "poetry.lock"
-        argv = (
-            [str(tools / "uv"), "lock", "--python", str(python)]
-            if kind == "uv"
-            else [str(tools / "poetry"), "lock", "--no-interaction"]
+        text = (
+            _pipfile(variant, index_url)
+            if kind == "pipenv"
+            else _pyproject(kind, variant, index_url)
         )
-        env = tool_env(work / "lock-home")
-        if kind == "poetry":
-            # Poetry locks for the Python of the active venv, which must satisfy requires-python.
-            lock_venv = work / "lock-venv"
-            if not lock_venv.exists():
-                subprocess.run([str(python), "-m", "venv", "--without-pip", str(lock_venv)],
-                               check=True)  # fmt: skip
-            env["VIRTUAL_ENV"] = str(lock_venv)
+        (project / manifest).write_text(text)
+        argv, env = _lock_command(kind, work, tools=tools, python=python)
         completed = subprocess.run(argv, cwd=project, env=env, capture_output=True, text=True,
                                    check=False, timeout=300)  # fmt: skip
         if completed.returncode != 0:
             output = completed.stdout + completed.stderr
             raise SystemExit(f"bench: {' '.join(argv)} failed:\n{output}")
-        locked.append(
-            Variant(
-                {
-                    "pyproject.toml": (project / "pyproject.toml").read_text(),
-                    lockfile: (project / lockfile).read_text(),
-                }
-            )
-        )
+        files = {name: (project / name).read_text() for name in (manifest, lockfile)}
+        locked.append(Variant(files))
     return App(kind, (locked[0], locked[1]), requirements)
 
 
+def _lock_command(
+    kind: str, work: Path, *, tools: Path, python: Path
+) -> tuple[list[str], dict[str, str]]:
+    env = tool_env(work / "lock-home")
+    if kind == "uv":
+        return [str(tools / "uv"), "lock", "--python", str(python)], env
+    # Poetry and Pipenv lock for the Python of the active venv, which must be the app's Python
+    # (requires-python, [requires]): a venv of the bench CPython, holding nothing.
+    lock_venv = work / "lock-venv"
+    if not lock_venv.exists():
+        subprocess.run([str(python), "-m", "venv", "--without-pip", str(lock_venv)], check=True)
+    if kind == "poetry":
+        env["VIRTUAL_ENV"] = str(lock_venv)
+        return [str(tools / "poetry"), "lock", "--no-interaction"], env
+    if kind == "pipenv":
+        env["VIRTUAL_ENV"] = str(lock_venv)
+        return [str(locked_tool_venv("pipenv") / "pipenv"), "lock"], env
+    env["PDM_PYTHON"] = str(lock_venv / "bin" / "python")
+    return [str(locked_tool_venv("pdm") / "pdm"), "lock"], env
+
+
 def tool_env(home: Path, **extra: str) -> dict[str, str]:
-    """A clean env for uv, Poetry and pip: nothing from this machine's user config."""
+    """A clean env for uv, Poetry, Pipenv, PDM and pip: nothing from this machine's user config."""
     home.mkdir(parents=True, exist_ok=True)
     env = {
         "PATH": "/usr/bin:/bin",
@@ -310,6 +352,15 @@ def tool_env(home: Path, **extra: str) -> dict[str, str]:
         "POETRY_KEYRING_ENABLED": "false",
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         "PIP_CONFIG_FILE": os.devnull,
+        "PIPENV_CACHE_DIR": str(home / "pipenv-cache"),
+        "PIPENV_VERBOSITY": "-1",  # no courtesy notices
+        "PIPENV_NOSPIN": "1",
+        "PIPENV_YES": "1",
+        "PIPENV_DONT_LOAD_ENV": "1",
+        "PDM_CACHE_DIR": str(home / "pdm-cache"),
+        "PDM_CONFIG_FILE": str(home / "pdm-config.toml"),  # absent: PDM's defaults
+        "PDM_CHECK_UPDATE": "false",
+        "PDM_NON_INTERACTIVE": "1",
     }
     env.update(extra)
     return env

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.report import SCENARIOS, SYSTEMS
+from bench.report import BASELINE, SCENARIOS, SYSTEMS
 
 CHECKOUT = Path(__file__).parent.parent.parent
 
@@ -32,14 +32,19 @@ def test_quick_benchmark_reports_every_scenario(tmp_path: Path) -> None:
 
     app = result["apps"]["pip"]
     for scenario in SCENARIOS:
-        # pip compiles by default, so its plain run stands in for plain+pyc.
-        assert set(app["medians"][scenario]) == {*SYSTEMS, "plain_pyc"}, scenario
+        # The Dockerfile-style baseline times the cold build only.
+        expected = {*SYSTEMS, BASELINE} if scenario == "cold" else set(SYSTEMS)
+        assert set(app["medians"][scenario]) == expected, scenario
         ratios = app["ratios"][scenario]
         assert ratios, scenario
         for name, value in ratios.items():
             assert isinstance(value, float), (scenario, name, value)
             assert math.isfinite(value), (scenario, name, value)
             assert value > 0, (scenario, name, value)
+    cold = app["medians"]["cold"]
+    assert {"total", "tool_install", "sync"} <= set(cold[BASELINE]), cold[BASELINE]
+    assert {"total", "buildpack", "export"} <= set(cold["pycnb"]), cold["pycnb"]
+    assert 0 < cold["pycnb"]["export"] < cold["pycnb"]["total"]
     launch = app["launch_bytes"]
     assert launch["python"] > 0
     assert launch["venv"] > 0
@@ -47,3 +52,6 @@ def test_quick_benchmark_reports_every_scenario(tmp_path: Path) -> None:
     assert app["imports"]["pycnb"]["pyc_rewritten"] == 0
     assert {t["app"] for t in result["targets"]} == {"pip"}
     assert all(isinstance(t["met"], bool) for t in result["targets"])
+    targets = {t["target"] for t in result["targets"]}
+    assert "cold build without the Python layer / Dockerfile-style" in targets, targets
+    assert "export of a fresh image / cold build" in targets, targets
