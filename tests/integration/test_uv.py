@@ -70,6 +70,21 @@ def test_build_skip_on_rebuild_and_sync_after_a_lock_change(
     assert ran.output == "1.0\n", ran
 
 
+def test_the_venv_owns_the_files_uv_linked_from_its_scratch_cache(
+    pycnb: Pycnb, app: Path, locker: Locker
+) -> None:
+    locker.uv(app)
+    result = pycnb.build(app)
+    assert result.returncode == 0, result
+    assert not (pycnb.layers / "uv-cache").exists(), "uv's cache is not in the image"
+    assert not list(pycnb.root.glob("cache/**/uv-cache")), "nor kept for the next build"
+    installed = (pycnb.layers / "venv").glob("lib/python*/site-packages/pycnb_alpha/*.py")
+    module = next(installed)
+    # Linked from uv's cache, which is gone: only the image and the venv's own cache copy (the
+    # local platform links cached launch layers) hold the inode.
+    assert module.stat().st_nlink <= 2, module
+
+
 def test_groups_and_extras_from_bp_python_groups(pycnb: Pycnb, app: Path, locker: Locker) -> None:
     locker.uv(app)
     with_groups = pycnb.build(app, env={"BP_PYTHON_GROUPS": "dev, fast"})

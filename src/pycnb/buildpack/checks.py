@@ -47,8 +47,9 @@ FORBIDDEN_ENV_VARS: Mapping[str, str] = {
     "UV_PYTHON_DOWNLOADS": "uv must not download its own Python",
     "UV_MANAGED_PYTHON": "uv must use the buildpack's Python",
     "UV_SYSTEM_PYTHON": "uv must install into the app's virtual environment",
-    "UV_CACHE_DIR": "the buildpack keeps uv's cache in its own cached layer",
-    "UV_NO_CACHE": "the buildpack keeps uv's cache in its own cached layer",
+    "UV_CACHE_DIR": "the buildpack gives uv a cache beside the venv, to link files from",
+    "UV_NO_CACHE": "the buildpack gives uv a cache beside the venv, to link files from",
+    "UV_LINK_MODE": "uv's cache is scratch space of the build: the venv must own its files",
     "UV_TOOL_DIR": "the buildpack installs uv itself",
     "UV_DEV": "it adds the dev group to the image; BP_PYTHON_GROUPS chooses the groups",
     "UV_NO_EDITABLE": (

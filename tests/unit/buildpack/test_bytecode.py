@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import py_compile
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,29 @@ def test_the_pycs_stay_valid_after_export_resets_mtimes(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-c", imports], cwd=tmp_path / "lib", env=ENV, check=True)
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.pyc")} == before
     assert len(before) == len(sources)
+
+
+def test_only_what_changed_is_compiled_again(tmp_path: Path) -> None:
+    """A kept venv after a sync: unchanged modules keep their .pyc, a changed module (same path,
+    new source, as a package upgrade leaves it) and a new one get compiled."""
+    sources = write_tree(tmp_path / "lib")
+    compile_tree(Path(sys.executable), tmp_path / "lib", env=ENV, cwd=tmp_path)
+    before = {source: pyc(source).stat().st_ino for source in sources}
+    changed, kept = sources[0], sources[1:]
+    changed.write_text("VALUE = 'upgraded'\n")
+    added = tmp_path / "lib" / "pkg" / "new.py"
+    added.write_text("VALUE = 'new'\n")
+    timestamp_pyc = kept[0]  # a .pyc some tool wrote with mtime invalidation: not ours
+    py_compile.compile(str(timestamp_pyc), cfile=str(pyc(timestamp_pyc)))
+
+    compile_tree(Path(sys.executable), tmp_path / "lib", env=ENV, cwd=tmp_path)
+
+    for source in kept[1:]:
+        assert pyc(source).stat().st_ino == before[source], f"{source} was compiled again"
+    for source in (changed, added, timestamp_pyc):
+        data = pyc(source).read_bytes()
+        assert int.from_bytes(data[4:8], "little") == CHECKED_HASH, source
+        assert data[8:16] == importlib.util.source_hash(source.read_bytes()), source
 
 
 def test_a_file_python_cannot_compile_is_skipped_as_pip_does(tmp_path: Path) -> None:

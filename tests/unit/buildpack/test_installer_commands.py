@@ -48,6 +48,16 @@ class Recorder:
         return self.output
 
 
+@pytest.fixture(autouse=True)
+def compiled(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Path, Path]]:
+    """The trees an installer had compiled after its tool ran (the interpreters are fakes)."""
+    trees: list[tuple[Path, Path]] = []
+    monkeypatch.setattr(
+        installer_module, "compile_tree", lambda python, root, **_: trees.append((python, root))
+    )
+    return trees
+
+
 def quiet_output() -> Output:
     return Output(stdout=io.StringIO(), stderr=io.StringIO())
 
@@ -77,7 +87,9 @@ def test_uv_sync_never_installs_dev_groups_by_default() -> None:
     ]  # fmt: skip
 
 
-def test_uv_runs_on_our_python_and_venv_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_uv_runs_on_our_python_and_venv_only(
+    monkeypatch: pytest.MonkeyPatch, compiled: list[tuple[Path, Path]]
+) -> None:
     run = Recorder(output="Resolved 3 packages\nInstalled 2 packages\n")
     monkeypatch.setattr(installer_module, "run_captured", run)
     out = quiet_output()
@@ -85,14 +97,16 @@ def test_uv_runs_on_our_python_and_venv_only(monkeypatch: pytest.MonkeyPatch) ->
     [(argv, env, cwd)] = run.calls
     assert argv[0] == "/layers/pycnb/uv/bin/uv"
     assert argv[argv.index("--python") + 1] == str(VENV.python)
-    assert "--compile-bytecode" in argv
+    # Compiled by us, only what changed, not by uv's --compile-bytecode (all of the venv).
+    assert "--compile-bytecode" not in argv
+    assert compiled == [(VENV.python, VENV.path / "lib")]
     assert cwd == APP
     assert env["UV_PROJECT_ENVIRONMENT"] == str(VENV.path)
     assert env["VIRTUAL_ENV"] == str(VENV.path)
     assert env["UV_PYTHON_DOWNLOADS"] == "never"
     assert env["UV_NO_MANAGED_PYTHON"] == "1"
     assert env["UV_CACHE_DIR"] == "/c"
-    assert env["UV_LINK_MODE"] == "copy", "no inode shared by the venv and the cache"
+    assert env["UV_LINK_MODE"] == "hardlink", "no file written twice; the cache is scratch"
     assert env["SOURCE_DATE_EPOCH"] == SOURCE_DATE_EPOCH  # hash-based .pyc files
     assert env["UV_INDEX_URL"] == "https://idx/", "the user's uv settings reach uv"
     log = out.stdout.getvalue()  # type: ignore[attr-defined]

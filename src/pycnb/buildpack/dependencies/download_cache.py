@@ -1,10 +1,18 @@
-"""What the uv and Poetry cache layers share: build-only, cached, invalidated by the target.
+"""The installers' download caches: a layer each, kept across builds or scratch.
 
 Each tool's cache (downloads, unpacked wheels, wheels built from source) lives in a layer of its
-own, `build = false, launch = false, cache = true`: no later buildpack and no image sees it, but
-the next build gets it back. The venv is cached too, so most rebuilds never touch these caches;
-they pay off when the venv must start empty (a new Python, a switch of package manager), which
-then costs a local copy instead of a full download, from a private index too.
+own, `build = false, launch = false`: no later buildpack and no image sees it.
+
+- pip, Poetry, Pipenv and PDM copy installed files out of their caches, so theirs are kept
+  (`cache = true`, invalidated by the target). The venv is cached too, so most rebuilds never
+  touch these caches; they pay off when the venv must start empty (a new Python, a switch of
+  package manager), which then costs a local copy instead of a full download.
+- uv hardlinks installed files from its cache, which is what makes it fast: no file is written
+  twice. A kept cache would then share its inodes with the venv, and anything that edits an
+  installed file in place (a later buildpack, the app at run time) would corrupt the cache later
+  builds install from. So uv's cache is scratch (`cache = false`): a layer beside the venv, on
+  the same file system so that links work, gone after the build. The cached venv is what a
+  rebuild reuses; only a venv that must start empty downloads everything again.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from pycnb.cnb.context import BuildContext
 from pycnb.cnb.layers import CachedLayer, Empty, Rejected, RestoredLayerAction
 from pycnb.cnb.names import LayerName
 
-__all__ = ["DownloadCacheMetadata", "prepare_download_cache"]
+__all__ = ["DownloadCacheMetadata", "prepare_download_cache", "scratch_download_cache"]
 
 
 @dataclass(frozen=True)
@@ -64,3 +72,10 @@ def prepare_download_cache(ctx: BuildContext, out: Output, name: LayerName, tool
         out.reasons(f"Discarding {tool}'s download cache since:", layer.state.cause.cause)
     layer.write_metadata(new)
     return layer.path
+
+
+def scratch_download_cache(ctx: BuildContext, name: LayerName) -> Path:
+    """An empty directory `<layers>/<name>` that this build alone uses: with no `<name>.toml`,
+    it is neither exported nor cached. A kept cache of that name (from an older pycnb) is
+    dropped."""
+    return ctx.uncached_layer(name, build=False, launch=False).path

@@ -17,7 +17,10 @@ from pathlib import Path
 
 from pycnb.buildpack.dependencies import pdm, pip, pipenv, poetry, uv
 from pycnb.buildpack.dependencies.digests import files_digest
-from pycnb.buildpack.dependencies.download_cache import prepare_download_cache
+from pycnb.buildpack.dependencies.download_cache import (
+    prepare_download_cache,
+    scratch_download_cache,
+)
 from pycnb.buildpack.dependencies.groups import (
     GROUPS_SETTING,
     GroupSelection,
@@ -163,7 +166,11 @@ def _installer(
                 ctx, out, spec, runtime=runtime, env=env, prefetch=prefetch, uv=uv_tool
             )
         )
-        cache_dir = prepare_download_cache(ctx, out, spec.cache_layer, spec.name)
+        cache_dir = (
+            prepare_download_cache(ctx, out, spec.cache_layer, spec.name)
+            if spec.keeps_cache
+            else scratch_download_cache(ctx, spec.cache_layer)
+        )
         inputs = _lock_inputs(plan, tool.version)
         return _sync_command(plan, sync)(tool, cache_dir, inputs, venv, runtime.version)
     installed_pip = pip.install_pip(ctx, out, runtime, env, prefetch)

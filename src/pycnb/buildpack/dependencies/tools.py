@@ -60,6 +60,8 @@ class ToolSpec:
     later_buildpacks_env: Callable[[BuildContext], LayerEnv]
     # Directories made empty in the layer (for example a config dir that hides the machine's).
     empty_dirs: tuple[str, ...] = ()
+    # False for a tool that hardlinks installed files from its cache (uv): the cache is scratch.
+    keeps_cache: bool = True
 
     @property
     def requirement(self) -> str:

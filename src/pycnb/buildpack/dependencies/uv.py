@@ -6,8 +6,8 @@ no other download is needed. uv is pointed at our Python and our venv only:
 `UV_PYTHON_DOWNLOADS=never` / `UV_NO_MANAGED_PYTHON` stop it from fetching or picking any other
 Python (its download host may be unreachable, and a different Python would not be ours).
 
-uv's default cache is under `$HOME`, which a CNB build discards; its cache layer survives to the
-next build. uv copies from it rather than hardlinking (see `uv_sync`).
+uv's cache is a scratch layer beside the venv, from which uv hardlinks the installed files (see
+`download_cache.py` for why it is not kept).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ UV = ToolSpec(
     version=UV_VERSION,
     layer=LayerName("uv"),
     cache_layer=LayerName("uv-cache"),
+    keeps_cache=False,
     locked_requirements=None,
     later_buildpacks_env=_later_buildpacks_env,
 )
@@ -89,9 +90,6 @@ def uv_sync(
         executable=[str(uv.executable)],
         args=sync_args(inputs.groups),
         hidden_args=[
-            # Compiled now, hash-based (SOURCE_DATE_EPOCH), so the app starts faster and the
-            # .pyc files stay valid after export resets mtimes.
-            "--compile-bytecode",
             "--no-progress",
             "--python",
             str(venv.python),
@@ -104,17 +102,18 @@ def uv_sync(
             # What activating the venv would set; uv warns when it differs from the project env.
             "VIRTUAL_ENV": str(venv.path),
             "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
+            # Links, not copies: no file is written twice. The cache is scratch, on the venv's
+            # file system, so the venv ends up the files' only owner.
+            "UV_LINK_MODE": "hardlink",
         },
-        env_defaults={
-            # Copies, not uv's default hardlinks into its cache: a hardlinked file is one inode
-            # in two layers, so anything that edits an installed file in place (a later
-            # buildpack, the app at run time) would silently corrupt the cache that later builds
-            # install from. The user may still choose another mode.
-            "UV_LINK_MODE": "copy",
-        },
+        env_defaults={},
         step="Installing dependencies from uv.lock with uv",
         python_version=python_version,
         syncs=True,  # uv sync removes what the lock no longer lists
         failures=FAILURES,
         tls=TlsClient.UV,
+        # Compiled now, hash-based, so the app starts faster and the .pyc files stay valid after
+        # export resets mtimes; by us rather than uv's --compile-bytecode, which would recompile
+        # the whole kept venv after a one-pin change (see bytecode.py).
+        bytecode=(venv.python, venv.path / "lib"),
     )
