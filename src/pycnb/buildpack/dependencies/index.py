@@ -2,12 +2,12 @@
 a project has there (PEP 691 JSON, or the PEP 503 HTML page, or a find-links directory).
 
 Used where the buildpack asks the index itself instead of starting an installer: which wheels a
-pinned distribution has (`pins.py`), and where the wheels of uv and pip are (`tool_wheels.py`).
+pinned distribution has (`pins.py`), and where the wheels of uv and pip are (`tool_wheels.py`);
+and where uv installs the other tools from the same index (`pip_index_args`).
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import ssl
 import urllib.parse
@@ -17,7 +17,16 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-__all__ = ["PYPI", "IndexFile", "index_sources", "project_files", "tls_context"]
+from pycnb.buildpack.python.download import authorized_request
+
+__all__ = [
+    "PYPI",
+    "IndexFile",
+    "index_sources",
+    "pip_index_args",
+    "project_files",
+    "tls_context",
+]
 
 PYPI = "https://pypi.org/simple/"
 _ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
@@ -34,10 +43,29 @@ def index_sources(env: Mapping[str, str]) -> list[str]:
     """The simple indexes pip would use, in order, then the find-links locations (URLs or local
     directories)."""
     sources = []
-    if env.get("PIP_NO_INDEX", "").lower() not in ("1", "true", "yes", "on"):
+    if not _no_index(env):
         sources.append(env.get("PIP_INDEX_URL") or PYPI)
         sources += env.get("PIP_EXTRA_INDEX_URL", "").split()
     return sources + env.get("PIP_FIND_LINKS", "").split()
+
+
+def pip_index_args(env: Mapping[str, str]) -> list[str]:
+    """The same PIP_* index settings as uv's options, for what uv installs from that index."""
+    args = ["--no-index"] if _no_index(env) else []
+    if index := env.get("PIP_INDEX_URL"):
+        args += ["--index-url", index]
+    for name, option in (
+        ("PIP_EXTRA_INDEX_URL", "--extra-index-url"),
+        ("PIP_FIND_LINKS", "--find-links"),
+        ("PIP_TRUSTED_HOST", "--allow-insecure-host"),
+    ):
+        for value in env.get(name, "").split():
+            args += [option, value]
+    return args
+
+
+def _no_index(env: Mapping[str, str]) -> bool:
+    return env.get("PIP_NO_INDEX", "").lower() in ("1", "true", "yes", "on")
 
 
 def tls_context(env: Mapping[str, str]) -> ssl.SSLContext:
@@ -55,8 +83,7 @@ def project_files(
         directory = Path(urllib.parse.urlsplit(source).path if "://" in source else source)
         return [IndexFile(path.name, path.as_uri()) for path in sorted(directory.glob("*.whl"))]
     page = source.rstrip("/") + f"/{project}/"
-    url, authorization = _without_credentials(page)
-    request = urllib.request.Request(url, headers={"Accept": _ACCEPT, **authorization})  # noqa: S310 - http(s) only: file: is handled above
+    request = authorized_request(page, {"Accept": _ACCEPT})  # http(s): file: is handled above
     with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
         body = response.read(_MAX_PAGE).decode("utf-8", errors="replace")
         kind = response.headers.get("Content-Type", "")
@@ -74,21 +101,6 @@ def project_files(
         for name, href in links
         if name and href
     ]
-
-
-def _without_credentials(url: str) -> tuple[str, dict[str, str]]:
-    # urllib cannot take credentials from the URL itself: they become a Basic auth header.
-    parts = urllib.parse.urlsplit(url)
-    if not parts.username:
-        return url, {}
-    user = urllib.parse.unquote(parts.username)
-    password = urllib.parse.unquote(parts.password or "")
-    token = base64.b64encode(f"{user}:{password}".encode()).decode()
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), {
-        "Authorization": f"Basic {token}"
-    }
 
 
 def _with_credentials_of(page: str, url: str) -> str:

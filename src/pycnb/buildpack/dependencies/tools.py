@@ -23,6 +23,7 @@ from pathlib import Path
 
 from pycnb.buildpack.commands import CommandFailed, run_captured
 from pycnb.buildpack.dependencies.failures import ToolInstallFailed
+from pycnb.buildpack.dependencies.index import pip_index_args
 from pycnb.buildpack.dependencies.installer import SOURCE_DATE_EPOCH
 from pycnb.buildpack.dependencies.package_manager import PackageManager
 from pycnb.buildpack.dependencies.tool_wheels import Prefetch, WheelTree
@@ -41,7 +42,6 @@ __all__ = [
     "ToolSpec",
     "binary_tree",
     "install_tool",
-    "pip_index_args",
 ]
 
 
@@ -216,21 +216,3 @@ def _install_with_uv(
     executable = _executable(spec, layer_dir)
     executable.parent.mkdir()
     executable.symlink_to(Path("..") / "venv" / "bin" / spec.executable)
-
-
-def pip_index_args(env: Mapping[str, str]) -> list[str]:
-    """The user's PIP_* index settings as uv's options: the tools come from the same index as
-    everything pip installs."""
-    args = []
-    if env.get("PIP_NO_INDEX", "").lower() in ("1", "true", "yes", "on"):
-        args.append("--no-index")
-    if index := env.get("PIP_INDEX_URL"):
-        args += ["--index-url", index]
-    for name, option in (
-        ("PIP_EXTRA_INDEX_URL", "--extra-index-url"),
-        ("PIP_FIND_LINKS", "--find-links"),
-        ("PIP_TRUSTED_HOST", "--allow-insecure-host"),
-    ):
-        for value in env.get(name, "").split():
-            args += [option, value]
-    return args

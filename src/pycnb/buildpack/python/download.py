@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol, TypeVar
@@ -40,6 +40,7 @@ __all__ = [
     "RetriesFailed",
     "UrlOpener",
     "attempt_failure",
+    "authorized_request",
     "download",
     "read_url",
     "redact_url",
@@ -214,15 +215,20 @@ def with_retries(
     raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
 
-def _request(url: str) -> urllib.request.Request:
-    # urllib cannot take credentials from the URL itself: move them into a Basic auth header.
+def authorized_request(
+    url: str, headers: Mapping[str, str] | None = None
+) -> urllib.request.Request:
+    """A request for an http(s) `url`. urllib cannot take credentials from the URL itself, so
+    they move into a Basic auth header."""
     parts = urllib.parse.urlsplit(url)
     if parts.username is None:
-        return urllib.request.Request(url)  # noqa: S310 (scheme checked by _check_scheme)
+        return urllib.request.Request(url, headers=dict(headers or {}))  # noqa: S310 - http(s): callers check
     userinfo, _, host = parts.netloc.rpartition("@")
     token = base64.b64encode(urllib.parse.unquote(userinfo).encode()).decode("ascii")
     plain = urllib.parse.urlunsplit(parts._replace(netloc=host))
-    return urllib.request.Request(plain, headers={"Authorization": f"Basic {token}"})  # noqa: S310
+    return urllib.request.Request(  # noqa: S310 - http(s): callers check
+        plain, headers={**(headers or {}), "Authorization": f"Basic {token}"}
+    )
 
 
 def attempt_failure(error: BaseException, url: str) -> AttemptFailed:
@@ -264,7 +270,7 @@ def _stream(
     deadline.check(0, None)
     shown = _Progress(progress, deadline)
     try:
-        with urlopen(_request(url), timeout=min(timeout, deadline.remaining)) as response:
+        with urlopen(authorized_request(url), timeout=min(timeout, deadline.remaining)) as response:
             expected = _content_length(response)
             if expected is not None:
                 deadline.expect(expected)
