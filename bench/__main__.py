@@ -58,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     locked = {
         name: locked_tool_venv(name) if name in apps else Path() for name in ("pipenv", "pdm")
     }
+    if args.work_dir:
+        Path(args.work_dir).mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="pycnb-bench-", dir=args.work_dir))
     try:
         index_dir = build_simple_index([wheels, cached_tool_wheels()], work / "index")

@@ -48,7 +48,7 @@ pycnb_run() {
         exit 1
     fi
     # -I: the app's PYTHONPATH, PYTHONHOME, user site and current directory must not reach the
-    # buildpack's own interpreter. lib/ goes first on sys.path, so the bundled libraries win over
-    # whatever the interpreter itself has installed.
-    exec "$pycnb_python" -I -c 'import sys; sys.path.insert(0, sys.argv[1]); from pycnb.buildpack.main import main; sys.exit(main(sys.argv[2:]))' "$pycnb_bp_dir/lib" "$pycnb_phase" "$@"
+    # buildpack's own interpreter. -S: nor what the interpreter itself has installed (lib/ bundles
+    # all the buildpack needs), and no site-packages .pth files run on every phase.
+    exec "$pycnb_python" -I -S -c 'import sys; sys.path.insert(0, sys.argv[1]); from pycnb.buildpack.main import main; sys.exit(main(sys.argv[2:]))' "$pycnb_bp_dir/lib" "$pycnb_phase" "$@"
 }

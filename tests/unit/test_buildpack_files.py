@@ -30,6 +30,7 @@ def main(argv):
         "executable": sys.executable,
         "version": list(sys.version_info[:2]),
         "isolated": sys.flags.isolated,
+        "no_site": sys.flags.no_site,
         "cwd": os.getcwd(),
         "packaging": packaging.version.__file__,
         "tomli_w": tomli_w.__file__,
@@ -139,6 +140,7 @@ def test_detect_runs_main_isolated_in_the_app_dir(probe_bundle: Path, app: Path)
     report = _report(result)
     assert report["argv"] == ["detect", str(app.parent / "platform"), str(app.parent / "plan.toml")]
     assert report["isolated"] == 1
+    assert report["no_site"] == 1  # the interpreter's own packages cannot shadow lib/
     assert Path(str(report["cwd"])) == app.resolve()
     lib = probe_bundle.resolve() / "lib"
     assert Path(str(report["packaging"])).is_relative_to(lib)

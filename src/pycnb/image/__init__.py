@@ -5,9 +5,3 @@ tarballs), `relocate` (build root -> /layers, /workspace), `launcher` (how the i
 process), `config` (image config and CNB labels), `blobs` (the local blob store), `run_image`,
 `registry` (distribution API client), `layout` (OCI layouts), `docker_archive`, and `export`.
 """
-
-from pycnb.image.errors import ImageError
-from pycnb.image.export import ImageResult, export_image
-from pycnb.image.reference import parse_image_ref
-
-__all__ = ["ImageError", "ImageResult", "export_image", "parse_image_ref"]

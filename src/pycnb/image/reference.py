@@ -18,6 +18,7 @@ from pathlib import Path
 from pycnb.image.errors import InvalidImageReference
 
 __all__ = [
+    "DEFAULT_RUN_IMAGE",
     "ArchiveRef",
     "ImageRef",
     "LayoutRef",
@@ -25,6 +26,10 @@ __all__ = [
     "parse_image_ref",
     "parse_registry_ref",
 ]
+
+# A CNB run image: Ubuntu 24.04 with the libraries a Python app needs, bash, and a non-root
+# user; amd64 and arm64. The same base as Heroku's builder, which targets pycnb's runtimes.
+DEFAULT_RUN_IMAGE = "docker.io/heroku/heroku:24"
 
 DOCKER_HUB = "docker.io"
 _DOCKER_HUB_API = "registry-1.docker.io"

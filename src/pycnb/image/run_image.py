@@ -20,11 +20,7 @@ from pycnb.image.reference import LayoutRef, RegistryRef
 from pycnb.image.registry import Registry
 from pycnb.image.tarlayer import Owner
 
-__all__ = ["DEFAULT_RUN_IMAGE", "RunImage", "load_run_image"]
-
-# A CNB run image: Ubuntu 24.04 with the libraries a Python app needs, bash, and a non-root
-# user; amd64 and arm64. The same base as Heroku's builder, which targets pycnb's runtimes.
-DEFAULT_RUN_IMAGE = "docker.io/heroku/heroku:24"
+__all__ = ["RunImage", "load_run_image"]
 
 
 @dataclass(frozen=True)

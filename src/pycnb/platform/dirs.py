@@ -72,6 +72,11 @@ class PlatformDirs:
         return self.root / "sessions"
 
     @property
+    def builder_bin(self) -> Path:
+        """The local builder's own commands for buildpacks (`python3`), first on their PATH."""
+        return self.root / "builder" / "bin"
+
+    @property
     def tmp(self) -> Path:
         """Scratch space: plan files, detect-only workspaces. Wiped by every build."""
         return self.root / "tmp"

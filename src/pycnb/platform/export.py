@@ -285,7 +285,9 @@ def _cache_layer(descriptor: BuildpackDescriptor, layer: LayerState, staging: _S
     if not layer.types.launch:
         layer.path.rename(destination)
     elif not _carry_over(descriptor, layer, destination, staging):
-        link_tree(layer.path, destination)  # it stays in the image too
+        # It stays in the image too, so it is stamped on the way: nothing else writes to it.
+        link_tree(layer.path, destination, stamp_source=True)
+        staging.stamped.append(layer.path)
     staging.log(f"Adding cache layer {identifier!r}")
     staging.cached.append(identifier)
     return True

@@ -88,7 +88,12 @@ class TamperedFile(Exception):
 
 
 def link_tree(
-    source: Path, destination: Path, *, trusted_until_ns: int | None = None, copy: bool = False
+    source: Path,
+    destination: Path,
+    *,
+    trusted_until_ns: int | None = None,
+    copy: bool = False,
+    stamp_source: bool = False,
 ) -> list[LinkedFile]:
     """Recreate `source`'s directories at `destination` and hard-link every other entry.
 
@@ -100,12 +105,19 @@ def link_tree(
 
     With `copy`, files are copied instead (symlinks recreated): nothing written to the
     destination, in place or not, can then reach the source's inodes.
+
+    With `stamp_source`, every entry of `source` also gets NORMALIZED_MTIME (its files share
+    their inodes with the destination's), as `normalize_mtimes` would give it: one walk of the
+    tree instead of two. The `before` of each LinkedFile is then the lstat before stamping.
     """
     linked: list[LinkedFile] = []
     dir_modes: list[tuple[str, int]] = []
+    times = (_NORMALIZED_NS, _NORMALIZED_NS)
     root = os.lstat(source)
     if trusted_until_ns is not None and root.st_ctime_ns > trusted_until_ns:
         raise TamperedFile(source, "")
+    if stamp_source and root.st_mtime_ns != _NORMALIZED_NS:
+        os.utime(source, ns=times, follow_symlinks=False)
     os.mkdir(destination)
     dir_modes.append((str(destination), root.st_mode))
     stack = [(str(source), str(destination), "")]
@@ -118,6 +130,8 @@ def link_tree(
                 st = entry.stat(follow_symlinks=False)
                 if trusted_until_ns is not None and st.st_ctime_ns > trusted_until_ns:
                     raise TamperedFile(Path(entry.path), relative)
+                if stamp_source and st.st_mtime_ns != _NORMALIZED_NS:
+                    os.utime(entry.path, ns=times, follow_symlinks=False)
                 if stat.S_ISDIR(st.st_mode):
                     os.mkdir(dst)
                     dir_modes.append((dst, st.st_mode))

@@ -155,6 +155,24 @@ def test_stamp_and_normalize_skip(linked: Path, tmp_path: Path) -> None:
     assert int((other / "kept" / "f").stat().st_mtime) != NORMALIZED_MTIME
 
 
+def _mtimes(root: Path) -> set[int]:
+    entries = [Path(d, n) for d, ds, fs in os.walk(root) for n in ds + fs]
+    return {int(p.lstat().st_mtime) for p in [root, *entries]}
+
+
+def test_linking_can_stamp_the_source_on_the_way(reference: Path, tmp_path: Path) -> None:
+    # The image's layer is stamped as it is linked into the cache: normalize has nothing left.
+    linked = link_tree(reference, tmp_path / "cache", stamp_source=True)
+    assert _mtimes(reference) == {NORMALIZED_MTIME}
+    assert normalize_mtimes(reference) == 0
+    assert len(linked) == 4  # the three files and the symlink, with their lstat
+    comparison = compare_trees(tmp_path / "cache", reference)
+    assert comparison is not None
+    assert comparison.differences == ()  # the same inodes, the same modes
+    # Only the source's own directories: the destination's are new.
+    assert int((tmp_path / "cache" / "lib").lstat().st_mtime) != NORMALIZED_MTIME
+
+
 def test_a_borrowed_seal_counts_no_extra_link(linked: Path, reference: Path) -> None:
     comparison = compare_trees(linked, reference)
     assert comparison is not None

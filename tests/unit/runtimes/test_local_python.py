@@ -17,10 +17,8 @@ from pycnb.buildpack.python.manifest import load_manifest
 from pycnb.buildpack.python.version import PythonVersion
 from pycnb.runtimes import local_python
 from pycnb.runtimes.discover import LocalPython, find_local_pythons
+from pycnb.runtimes.errors import NotAnInstall, PatchelfMissing, RuntimeSelfCheckFailed
 from pycnb.runtimes.local_python import (
-    NotAnInstall,
-    PatchelfMissing,
-    RuntimeSelfCheckFailed,
     build_runtime_archive,
     default_cache_dir,
     default_source_reachable,
