@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pycnb.image.blobs import BlobStore, default_blob_dir
 from pycnb.image.errors import ImageError, InvalidImageReference
 from pycnb.image.reference import DEFAULT_RUN_IMAGE, LayoutRef, RegistryRef, parse_image_ref
-from pycnb.packager import PackageError, package_buildpack, package_tgz
+from pycnb.packager import PackageError, package_buildpack, package_tgz, shared_bundle
 from pycnb.platform import (
     GroupEntry,
     Order,
@@ -31,6 +31,7 @@ from pycnb.platform import (
 from pycnb.platform.builder_python import with_builder_python
 from pycnb.platform.target import host_target
 from pycnb.runtimes.errors import LocalPythonError
+from pycnb.user_cache import user_cache_dir
 
 if TYPE_CHECKING:
     from pycnb.image.run_image import RunImage
@@ -176,13 +177,12 @@ def _dirs(args: argparse.Namespace) -> PlatformDirs:
     return PlatformDirs((args.root or default_root(app)).resolve())
 
 
-def _order(dirs: PlatformDirs, buildpacks: Sequence[str] | None) -> Order:
+def _order(buildpacks: Sequence[str] | None) -> Order:
     group = []
     for spec in buildpacks or [_SELF]:
         if spec == _SELF:
             # Run what ships: the same self-contained directory `pycnb package` writes.
-            bundle = package_buildpack(dirs.root / "buildpacks" / "pycnb")
-            group.append(GroupEntry(bundle))
+            group.append(GroupEntry(shared_bundle(user_cache_dir() / "buildpacks")))
         else:
             group.append(GroupEntry(Path(spec).resolve()))
     return [group]
@@ -201,7 +201,7 @@ def _build(args: argparse.Namespace) -> int:
     result = run_build(
         args.app.resolve(),
         dirs,
-        _order(dirs, args.buildpack),
+        _order(args.buildpack),
         user_env=user_env,
         clear_cache=args.clear_cache,
         log=_log,
@@ -252,7 +252,7 @@ def _detect(args: argparse.Namespace) -> int:
     result = run_detect(
         args.app.resolve(),
         dirs,
-        _order(dirs, args.buildpack),
+        _order(args.buildpack),
         user_env=_user_env(args.env),
         log=_log,
         host_env=with_builder_python(os.environ, dirs.builder_bin),

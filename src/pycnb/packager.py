@@ -19,8 +19,8 @@ there is one copy of each file in the repository.
 
 from __future__ import annotations
 
-import filecmp
 import gzip
+import hashlib
 import importlib.metadata
 import importlib.util
 import os
@@ -28,6 +28,7 @@ import re
 import shutil
 import tarfile
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -47,6 +48,7 @@ __all__ = [
     "find_checkout_root",
     "package_buildpack",
     "package_tgz",
+    "shared_bundle",
     "write_tgz",
 ]
 
@@ -71,6 +73,9 @@ _EXECUTABLES = frozenset({"detect", "build"})
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".*", "*~", "*.swp")
 
 _LICENSE_NAME = re.compile(r"(LICEN[CS]E|COPYING|NOTICE|AUTHORS)", re.IGNORECASE)
+
+# A shared bundle no build has used for a week (see `shared_bundle`) is removed.
+_UNUSED_BUNDLE_SECONDS = 7 * 24 * 3600
 
 # Fixed tarball timestamp, so packaging the same tree twice gives the same bytes.
 # 315532801 is 1980-01-01T00:00:01Z, the convention shared with ZIP-based tools (SOURCE_DATE_EPOCH).
@@ -208,6 +213,53 @@ def package_buildpack(output: Path, *, checkout: Path | None = None) -> Path:
     return output
 
 
+def shared_bundle(directory: Path) -> Path:
+    """The running pycnb's buildpack as a builder holds it: packaged once per content into
+    `directory/pycnb-<digest of its files>`, then shared by every build of every app.
+
+    So the bytecode Python caches next to the modules the first time a build runs them serves
+    every later build, and an unchanged pycnb is never packaged twice. A bundle is never
+    changed once in place (new contents get a new name), so concurrent builds can share it;
+    the bundles of older pycnb versions go once unused for `_UNUSED_BUNDLE_SECONDS`.
+    """
+    sources = buildpack_sources()
+    directory.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging.", dir=directory))
+    try:
+        _fill(staging, sources)
+        _normalize_modes(staging)
+        bundle = directory / f"pycnb-{_digest(staging)}"
+        if not bundle.is_dir():
+            try:
+                staging.rename(bundle)
+            except OSError:
+                if not bundle.is_dir():  # else another build put the same bundle in place
+                    raise
+            _remove_unused(directory, keep=bundle)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    os.utime(bundle)  # its last use, which `_remove_unused` goes by
+    return bundle
+
+
+def _digest(bundle: Path) -> str:
+    digest = hashlib.sha256()
+    for path in _walk_sorted(bundle):
+        info = path.lstat()
+        digest.update(f"{path.relative_to(bundle).as_posix()}\0{info.st_mode:o}\0".encode())
+        if path.is_file():
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def _remove_unused(directory: Path, *, keep: Path) -> None:
+    # Staging directories too: a build killed while packaging leaves its own.
+    cutoff = time.time() - _UNUSED_BUNDLE_SECONDS
+    for entry in directory.iterdir():
+        if entry != keep and entry.is_dir() and entry.stat().st_mtime < cutoff:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
 def write_tgz(bundle: Path, tgz: Path | None = None) -> Path:
     """Write `bundle` as a gzip tarball (files at the archive root, modes kept); returns its path.
 
@@ -328,10 +380,6 @@ def _swap_into_place(staging: Path, output: Path) -> None:
     if not output.exists():
         staging.rename(output)
         return
-    if _same_bundle(staging, output):
-        # Kept, not replaced: the local platform packages before every build, and an unchanged
-        # bundle keeps the bytecode its interpreter cached on the previous run.
-        return
     # Two renames leave a short window without `output`, but never a mixed or partial bundle.
     retired = Path(tempfile.mkdtemp(prefix=f".{output.name}.old.", dir=output.parent))
     retired.rmdir()
@@ -342,20 +390,6 @@ def _swap_into_place(staging: Path, output: Path) -> None:
         retired.rename(output)
         raise
     shutil.rmtree(retired, ignore_errors=True)
-
-
-def _same_bundle(new: Path, old: Path) -> bool:
-    """Same paths, modes and bytes; bytecode caches a run left in `old` do not count."""
-    new_paths, old_paths = list(_walk_sorted(new)), list(_walk_sorted(old))
-    if [p.relative_to(new) for p in new_paths] != [p.relative_to(old) for p in old_paths]:
-        return False
-    for a, b in zip(new_paths, old_paths, strict=True):
-        a_stat, b_stat = a.lstat(), b.lstat()
-        if a_stat.st_mode != b_stat.st_mode:
-            return False
-        if a.is_file() and not filecmp.cmp(a, b, shallow=False):
-            return False
-    return True
 
 
 def _walk_sorted(top: Path) -> Iterator[Path]:

@@ -78,12 +78,14 @@ def test_the_installed_pycnb_is_not_the_checkout(installed: Path) -> None:
 def test_the_installed_cli_builds_and_runs_an_app(
     installed: Path, pycnb: Pycnb, app: Path, tmp_path: Path
 ) -> None:
-    tool = Pycnb(root=tmp_path / "root", user_env=pycnb.user_env, caller_env=_clean_env())
+    # A user cache of its own: the bundle found there is the one this pycnb packaged.
+    caller_env = _clean_env() | {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    tool = Pycnb(root=tmp_path / "root", user_env=pycnb.user_env, caller_env=caller_env)
     env_args = [f"--env={k}={v}" for k, v in tool.user_env.items()]
     built = _run([installed / "pycnb", "build", app, "--root", tool.root, *env_args],
                  env=tool.caller_env)  # fmt: skip
     assert "Successfully built" in built
-    bundle = tool.root / "buildpacks" / "pycnb"
+    (bundle,) = (tmp_path / "cache" / "pycnb" / "buildpacks").iterdir()
     assert (bundle / "buildpack.toml").read_bytes() == (CHECKOUT / "buildpack.toml").read_bytes()
     ran = _run([installed / "pycnb", "run", app, "--root", tool.root, "--", "python", "app.py"],
                env=tool.caller_env)  # fmt: skip

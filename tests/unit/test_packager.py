@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import shutil
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from pycnb.packager import (
     find_checkout_root,
     package_buildpack,
     package_tgz,
+    shared_bundle,
     write_tgz,
 )
 from tests.support.interpreters import buildpack_python
@@ -177,24 +180,44 @@ def test_repackaging_replaces_the_previous_bundle(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["bp"]  # no staging or retired leftovers
 
 
-def test_an_unchanged_bundle_is_kept_with_its_bytecode_cache(tmp_path: Path) -> None:
-    output = package_buildpack(tmp_path / "bp")
-    init = output / "lib" / "pycnb" / "__init__.py"
+def test_the_shared_bundle_is_packaged_once_and_keeps_its_bytecode(tmp_path: Path) -> None:
+    bundle = shared_bundle(tmp_path / "buildpacks")
+    assert bundle.parent == tmp_path / "buildpacks"
+    assert bundle.name.startswith("pycnb-")
+    assert _files(bundle) == _files(package_buildpack(tmp_path / "bp"))
+    init = bundle / "lib" / "pycnb" / "__init__.py"
     inode = init.stat().st_ino
-    cache = output / "lib" / "pycnb" / "__pycache__"
+    cache = bundle / "lib" / "pycnb" / "__pycache__"
     cache.mkdir()
     (cache / "__init__.cpython-312.pyc").write_bytes(b"written by a run")
-    package_buildpack(output)
-    assert init.stat().st_ino == inode, "kept, not replaced"
+    assert shared_bundle(tmp_path / "buildpacks") == bundle
+    assert init.stat().st_ino == inode, "used again, not packaged again"
     assert (cache / "__init__.cpython-312.pyc").is_file()
+    assert [p.name for p in (tmp_path / "buildpacks").iterdir()] == [bundle.name]
     # ...but the bytecode cache never reaches a tarball.
-    with tarfile.open(write_tgz(output, tmp_path / "bp.tgz")) as tar:
+    with tarfile.open(write_tgz(bundle, tmp_path / "bp.tgz")) as tar:
         assert not [n for n in tar.getnames() if "__pycache__" in n]
 
-    init.write_text(init.read_text() + "# changed\n")
-    package_buildpack(output)
-    assert "# changed" not in init.read_text(), "a changed bundle is replaced"
-    assert not cache.exists()
+
+def test_other_contents_get_another_shared_bundle_and_unused_ones_go(
+    tmp_path: Path, checkout_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(packager, "buildpack_sources", lambda: buildpack_sources(checkout_copy))
+    shared = tmp_path / "buildpacks"
+    first = shared_bundle(shared)
+    main = checkout_copy / "src" / "pycnb" / "buildpack" / "main.py"
+    main.write_text(main.read_text() + "# changed\n")
+    second = shared_bundle(shared)
+    assert second != first
+    assert "# changed" in (second / "lib" / "pycnb" / "buildpack" / "main.py").read_text()
+    assert "# changed" not in (first / "lib" / "pycnb" / "buildpack" / "main.py").read_text()
+    assert first.is_dir(), "used moments ago: perhaps by a build still running"
+
+    week_ago = time.time() - 8 * 24 * 3600
+    os.utime(first, (week_ago, week_ago))
+    main.write_text(main.read_text() + "# changed again\n")
+    third = shared_bundle(shared)
+    assert sorted(p.name for p in shared.iterdir()) == sorted([second.name, third.name])
 
 
 def test_a_failed_package_leaves_the_previous_bundle_intact(

@@ -17,16 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from pycnb.user_cache import user_cache_dir
+
 __all__ = ["Blob", "BlobStore", "HashingWriter", "default_blob_dir", "sha256_digest"]
 
 
 def default_blob_dir(env: Mapping[str, str] | None = None) -> Path:
     """`$XDG_CACHE_HOME/pycnb/blobs`, or `~/.cache/pycnb/blobs`."""
-    env = os.environ if env is None else env
-    base = env.get("XDG_CACHE_HOME", "")
-    # The XDG spec says to ignore a relative XDG_CACHE_HOME.
-    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
-    return root / "pycnb" / "blobs"
+    return user_cache_dir(env) / "blobs"
 
 
 def sha256_digest(data: bytes) -> str:

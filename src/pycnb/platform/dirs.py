@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pycnb.user_cache import user_cache_dir
+
 __all__ = ["PlatformDirs", "default_root"]
 
 
@@ -87,11 +89,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def default_root(app_dir: Path, env: Mapping[str, str] | None = None) -> Path:
     """A per-app root in the user's cache dir: `<cache>/pycnb/apps/<name>-<hash of the path>`."""
-    env = os.environ if env is None else env
     app = Path(os.path.abspath(app_dir))  # noqa: PTH100 - as PlatformDirs: symlinks kept
-    cache_home = Path(env.get("XDG_CACHE_HOME", ""))
-    # The XDG spec says to ignore relative values.
-    base = cache_home if cache_home.is_absolute() else Path.home() / ".cache"
     name = _UNSAFE.sub("_", app.name) or "app"
     digest = hashlib.sha256(os.fsencode(app)).hexdigest()[:12]
-    return base / "pycnb" / "apps" / f"{name}-{digest}"
+    return user_cache_dir(env) / "apps" / f"{name}-{digest}"

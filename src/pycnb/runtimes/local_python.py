@@ -51,6 +51,7 @@ from pycnb.runtimes.errors import (
     RuntimeBuildFailed,
     RuntimeSelfCheckFailed,
 )
+from pycnb.user_cache import user_cache_dir
 
 __all__ = [
     "build_runtime_archive",
@@ -95,12 +96,8 @@ _ELF_MAGIC = b"\x7fELF"
 
 
 def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
-    """`$XDG_CACHE_HOME/pycnb/runtimes`, or `~/.cache/pycnb/runtimes` (XDG base dir spec)."""
-    env = os.environ if env is None else env
-    base = env.get("XDG_CACHE_HOME", "")
-    # The spec says to ignore a relative XDG_CACHE_HOME.
-    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
-    return root / "pycnb" / "runtimes"
+    """`$XDG_CACHE_HOME/pycnb/runtimes`, or `~/.cache/pycnb/runtimes`."""
+    return user_cache_dir(env) / "runtimes"
 
 
 def find_patchelf(env: Mapping[str, str] | None = None) -> Path:

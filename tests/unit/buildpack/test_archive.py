@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pycnb.buildpack.python import archive as archive_module
 from pycnb.buildpack.python.archive import (
     InvalidArchive,
     UnsafeArchiveMember,
@@ -191,3 +192,27 @@ def test_invalid_archives(tmp_path: Path, dest: Path, content: bytes, reason: st
         extract_python_archive(archive, dest)
     assert caught.value.archive == archive
     assert reason in caught.value.reason
+
+
+def test_gzip_members_and_zero_padding_are_read_as_gzip_reads_them(
+    tmp_path: Path, dest: Path
+) -> None:
+    # The tar stream split over two gzip members, padded with zeros after each, as gzip allows.
+    stream = _tar_bytes(BASE)
+    half = len(stream) // 2
+    archive = tmp_path / "runtime.tar.gz"
+    archive.write_bytes(
+        gzip.compress(stream[:half]) + b"\0" * 7 + gzip.compress(stream[half:]) + b"\0" * 3
+    )
+    extract_python_archive(archive, dest)
+    assert (dest / "bin" / "python3.12").read_bytes() == b"#!/bin/sh\necho hi\n"
+
+
+def test_an_archive_too_large_unpacked_is_refused_before_writing(
+    tmp_path: Path, dest: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(archive_module, "_MAX_UNPACKED", 4096)
+    members = [*BASE, M("python/big", data=b"\0" * 100_000)]  # compresses to almost nothing
+    with pytest.raises(InvalidArchive, match="unpacks to more than"):
+        extract_python_archive(_archive(tmp_path, members), dest)
+    assert not dest.exists()
