@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib.metadata
 import importlib.util
 import os
 import re
@@ -214,41 +213,49 @@ def package_buildpack(output: Path, *, checkout: Path | None = None) -> Path:
 
 
 def shared_bundle(directory: Path) -> Path:
-    """The running pycnb's buildpack as a builder holds it: packaged once per content into
-    `directory/pycnb-<digest of its files>`, then shared by every build of every app.
+    """The running pycnb's buildpack as a builder holds it: packaged once into
+    `directory/pycnb-<key of its source files>`, then shared by every build of every app.
 
     So the bytecode Python caches next to the modules the first time a build runs them serves
-    every later build, and an unchanged pycnb is never packaged twice. A bundle is never
-    changed once in place (new contents get a new name), so concurrent builds can share it;
+    every later build, and an unchanged pycnb is never packaged again. A bundle is never
+    changed once in place (changed sources get a new name), so concurrent builds can share it;
     the bundles of older pycnb versions go once unused for `_UNUSED_BUNDLE_SECONDS`.
     """
     sources = buildpack_sources()
-    directory.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging.", dir=directory))
-    try:
-        _fill(staging, sources)
-        _normalize_modes(staging)
-        bundle = directory / f"pycnb-{_digest(staging)}"
-        if not bundle.is_dir():
+    bundle = directory / f"pycnb-{_sources_key(sources)}"
+    if not bundle.is_dir():
+        directory.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".staging.", dir=directory))
+        try:
+            _fill(staging, sources)
+            _normalize_modes(staging)
             try:
                 staging.rename(bundle)
             except OSError:
                 if not bundle.is_dir():  # else another build put the same bundle in place
                     raise
             _remove_unused(directory, keep=bundle)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     os.utime(bundle)  # its last use, which `_remove_unused` goes by
     return bundle
 
 
-def _digest(bundle: Path) -> str:
+def _sources_key(sources: BuildpackSources) -> str:
+    """A digest of the state of every file a bundle is made from: path, inode, size, mtime and
+    ctime. No write to a file leaves its ctime as it was, so changed sources get a new key, and
+    unchanged ones are known without reading or copying them."""
+    roots = [sources.descriptor, sources.bin_dir]
+    roots += [sources.package / part for part in _PYCNB_PARTS]
+    roots += [_package_dir(*bundled) for bundled in BUNDLED_DISTRIBUTIONS.items()]
+    if sources.license is not None:
+        roots.append(sources.license)
     digest = hashlib.sha256()
-    for path in _walk_sorted(bundle):
-        info = path.lstat()
-        digest.update(f"{path.relative_to(bundle).as_posix()}\0{info.st_mode:o}\0".encode())
-        if path.is_file():
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for root in roots:
+        for path in [root, *(_walk_sorted(root) if root.is_dir() else ())]:
+            st = path.lstat()
+            state = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode)
+            digest.update(f"{path}\0{state}\0".encode())
     return digest.hexdigest()[:16]
 
 
@@ -328,12 +335,19 @@ def _fill(staging: Path, sources: BuildpackSources) -> None:
         _bundle_distribution(distribution, package, lib)
 
 
-def _bundle_distribution(distribution: str, package: str, lib: Path) -> None:
+def _package_dir(distribution: str, package: str) -> Path:
     spec = importlib.util.find_spec(package)
     locations = list(spec.submodule_search_locations or []) if spec else []
     if spec is None or spec.origin is None or len(locations) != 1:
         raise BundledDistributionError(distribution, f"package {package!r} is not installed")
-    package_dir = Path(locations[0])
+    return Path(locations[0])
+
+
+def _bundle_distribution(distribution: str, package: str, lib: Path) -> None:
+    # Only packaging reads the installed metadata, and a build mostly finds its bundle made.
+    import importlib.metadata  # noqa: PLC0415
+
+    package_dir = _package_dir(distribution, package)
     compiled = [p.name for p in package_dir.rglob("*") if p.suffix in {".so", ".pyd", ".dylib"}]
     if compiled:
         raise BundledDistributionError(distribution, f"not pure Python ({', '.join(compiled)})")

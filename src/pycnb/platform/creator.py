@@ -37,7 +37,7 @@ from pycnb.platform.errors import (
     PlatformError,
 )
 from pycnb.platform.export import ExportedLayer, export
-from pycnb.platform.fstree import copy_app, remove
+from pycnb.platform.fstree import Trash, copy_app, remove
 from pycnb.platform.guard import guarded, reap_leftovers, sigterm_as_interrupt
 from pycnb.platform.journal import Transaction, recover
 from pycnb.platform.lock import root_lock
@@ -198,18 +198,20 @@ def _build(
     )
     lap("build")
     log("===> EXPORTING")
-    exported = export(
-        detected.group,
-        output,
-        dirs=dirs,
-        previous=previous,
-        image_dir=txn.image_staging,
-        cache_dir=txn.cache_staging,
-        log=log,
-        restored=restored.seals,
-        previous_pinned=pinned,
-    )
-    txn.commit(exported.moves, exported.carried)
+    with Trash(dirs.tmp / "trash") as trash:
+        exported = export(
+            detected.group,
+            output,
+            dirs=dirs,
+            previous=previous,
+            image_dir=txn.image_staging,
+            cache_dir=txn.cache_staging,
+            log=log,
+            trash=trash,
+            restored=restored.seals,
+            previous_pinned=pinned,
+        )
+        txn.commit(exported.moves, exported.carried)
     lap("export")
     durations["total"] = time.monotonic() - start
     return BuildResult(

@@ -45,7 +45,14 @@ from pycnb.platform.errors import (
     InvalidBuildpackOutput,
     LayerWithoutContents,
 )
-from pycnb.platform.fstree import compare_trees, link_tree, normalize_mtimes, remove, stamp
+from pycnb.platform.fstree import (
+    Trash,
+    compare_trees,
+    link_tree,
+    normalize_mtimes,
+    remove,
+    stamp,
+)
 from pycnb.platform.layers_dir import LayerState, read_layers
 from pycnb.platform.processes import write_launch_metadata
 from pycnb.platform.sbom import SbomFile, scan_sboms
@@ -88,6 +95,7 @@ class _Staging:
     previous_records: Records
     restored: dict[tuple[str, str], LayerSeal]  # what restore linked or borrowed, by layer
     log: Callable[[str], None]
+    trash: Trash
     previous_pinned: bool = False
     exported: list[ExportedLayer] = field(default_factory=list)
     cached: list[str] = field(default_factory=list)
@@ -105,6 +113,7 @@ def export(
     image_dir: Path,
     cache_dir: Path,
     log: Callable[[str], None],
+    trash: Trash,
     restored: Sequence[LayerSeal] = (),
     previous_pinned: bool = False,
 ) -> ExportResult:
@@ -112,7 +121,7 @@ def export(
     `dirs.layers` exactly the image's layers. `restored`, restore's seals, says which old cache
     copies the build's layers came from: those are carried over rather than linked again.
     `previous_pinned`: a running app uses the previous image, so reused layers are linked from
-    it rather than moved out of it."""
+    it rather than moved out of it. What the image and cache leave out goes to `trash`."""
     staging = _Staging(
         image=ImageStore(image_dir, dirs.layers),
         cache=CacheStore(cache_dir),
@@ -120,6 +129,7 @@ def export(
         previous_records=previous.read() if previous.exists() else Records(),
         restored={(seal.buildpack_id, seal.layer): seal for seal in restored},
         log=log,
+        trash=trash,
         previous_pinned=previous_pinned,
     )
     # Check everything that can fail before changing anything, so a failed export leaves the
@@ -209,6 +219,12 @@ def _export_buildpack(item: _Checked, staging: _Staging) -> tuple[BuildpackRecor
     image_layers, cache_layers = [], []
     keep: set[str] = set()
     cached: set[str] = set()
+    # Directories neither the image nor the cache keeps (a tool's scratch download cache, say)
+    # go first, deleted while the layers that stay are linked into the cache.
+    stays = {layer.name for layer in item.layers if layer.types.launch or layer.types.cache}
+    for entry in item.bp_dir.iterdir():
+        if entry.is_dir() and not entry.is_symlink() and entry.name not in stays:
+            staging.trash.discard(entry)
     for layer in item.layers:
         generation = uuid.uuid4().hex
         if layer.types.launch:

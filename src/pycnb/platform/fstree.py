@@ -21,15 +21,18 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import subprocess
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 __all__ = [
     "NORMALIZED_MTIME",
     "LinkedFile",
     "TamperedFile",
+    "Trash",
     "TreeComparison",
     "changed_paths",
     "compare_trees",
@@ -62,7 +65,9 @@ def remove(path: Path) -> None:
     if not path.exists():
         return
 
-    def _make_writable(_func: Callable[..., object], failed: str, _exc: object) -> None:
+    def _make_writable(_func: Callable[..., object], failed: str, exc: object) -> None:
+        if isinstance(exc, tuple) and isinstance(exc[1], FileNotFoundError):
+            return  # already gone: another remover (a `Trash` child) got there first
         parent = os.path.dirname(failed)
         os.chmod(parent, os.lstat(parent).st_mode | stat.S_IRWXU)
         if os.path.isdir(failed) and not os.path.islink(failed):
@@ -72,6 +77,50 @@ def remove(path: Path) -> None:
             os.unlink(failed)
 
     shutil.rmtree(path, onerror=_make_writable)
+
+
+class Trash:
+    """Trees to delete: each moved aside at once (one rename), then deleted by a child process
+    while this one goes on. Deleting a venv-sized tree is ~0.1 s of syscalls this process would
+    otherwise wait for, and a thread cannot overlap them with its own file work (the GIL makes
+    two syscall-bound threads slower than one). Leaving the `with` block waits for the children,
+    then deletes in process whatever they could not (a read-only directory a buildpack left).
+
+    `directory` must be on the trees' filesystem, and wiped by whoever owns it if a crash
+    leaves it behind (the platform's tmp dir is)."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._children: list[subprocess.Popen[bytes]] = []
+        self._discarded = 0
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for child in self._children:
+            child.wait()
+        self._children.clear()
+        remove(self._directory)
+
+    def discard(self, path: Path) -> None:
+        """Make `path` (a tree or a file) disappear now, and its contents later."""
+        self._directory.mkdir(parents=True, exist_ok=True)
+        self._discarded += 1
+        aside = self._directory / str(self._discarded)
+        try:
+            path.rename(aside)
+            child = subprocess.Popen(
+                ["rm", "-rf", "--", str(aside)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:  # another filesystem, or no `rm`: the slow way, now
+            remove(path)
+            remove(aside)
+            return
+        self._children.append(child)
 
 
 @dataclass(frozen=True)
