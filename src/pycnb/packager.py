@@ -223,7 +223,9 @@ def shared_bundle(directory: Path) -> Path:
     """
     sources = buildpack_sources()
     bundle = directory / f"pycnb-{_sources_key(sources)}"
-    if not bundle.is_dir():
+    try:
+        os.utime(bundle)  # its last use, which `_remove_unused` goes by
+    except FileNotFoundError:
         directory.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".staging.", dir=directory))
         try:
@@ -237,7 +239,6 @@ def shared_bundle(directory: Path) -> Path:
             _remove_unused(directory, keep=bundle)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    os.utime(bundle)  # its last use, which `_remove_unused` goes by
     return bundle
 
 

@@ -23,6 +23,7 @@ import shutil
 import stat
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,12 +88,13 @@ class Trash:
     then deletes in process whatever they could not (a read-only directory a buildpack left).
 
     `directory` must be on the trees' filesystem, and wiped by whoever owns it if a crash
-    leaves it behind (the platform's tmp dir is)."""
+    leaves it behind (the platform's tmp dir is). A child that outlives this process (a
+    `kill -9`) only ever deletes what was put under `directory`, with a name no later trash
+    reuses: garbage either way."""
 
     def __init__(self, directory: Path) -> None:
         self._directory = directory
         self._children: list[subprocess.Popen[bytes]] = []
-        self._discarded = 0
 
     def __enter__(self) -> Self:
         return self
@@ -106,8 +108,7 @@ class Trash:
     def discard(self, path: Path) -> None:
         """Make `path` (a tree or a file) disappear now, and its contents later."""
         self._directory.mkdir(parents=True, exist_ok=True)
-        self._discarded += 1
-        aside = self._directory / str(self._discarded)
+        aside = self._directory / uuid.uuid4().hex
         try:
             path.rename(aside)
             child = subprocess.Popen(
