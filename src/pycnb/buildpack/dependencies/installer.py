@@ -93,11 +93,11 @@ class ToolRun:
     args: Sequence[str]
     hidden_args: Sequence[str]
     env: Mapping[str, str]
-    env_defaults: Mapping[str, str]
     step: str  # "Installing dependencies from uv.lock with uv"
     python_version: str
     syncs: bool
     failures: ToolFailures
+    env_defaults: Mapping[str, str] = field(default_factory=dict)
     path_prepend: Sequence[Path] = ()  # directories the tool must find first on PATH
     tls: TlsClient = TlsClient.PIP  # how the tool is told to trust the system's certificates
     # pip prints its own progress as it goes; uv and Poetry are captured and shown as details,

@@ -126,7 +126,6 @@ def pdm_sync(
             "PDM_FROZEN_LOCKFILE": "1",  # never rewrite pdm.lock
             "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
         },
-        env_defaults={},
         path_prepend=[venv.path / "bin", pdm.executable.parent],
         step="Installing dependencies from pdm.lock with PDM",
         python_version=python_version,

@@ -267,7 +267,6 @@ def pip_project_install(
         args=args,
         hidden_args=["--no-input", "--progress-bar", "off"],
         env=_pip_env(venv, pip_cache_dir),
-        env_defaults={},
         step=f"Installing the project from {PYPROJECT} with pip",
         python_version=python_version,
         # The installed app is a copy of its code, which pycnb does not track, so a kept venv

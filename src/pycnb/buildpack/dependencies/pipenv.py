@@ -100,7 +100,6 @@ def pipenv_sync(
             "PIPENV_YES": "1",  # never wait for an answer
             "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
         },
-        env_defaults={},
         path_prepend=[venv.path / "bin", pipenv.executable.parent],
         step="Installing dependencies from Pipfile.lock with Pipenv",
         python_version=python_version,

@@ -106,7 +106,6 @@ def uv_sync(
             # file system, so the venv ends up the files' only owner.
             "UV_LINK_MODE": "hardlink",
         },
-        env_defaults={},
         step="Installing dependencies from uv.lock with uv",
         python_version=python_version,
         syncs=True,  # uv sync removes what the lock no longer lists
