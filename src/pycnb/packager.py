@@ -246,13 +246,8 @@ def _sources_key(sources: BuildpackSources) -> str:
     """A digest of the state of every file a bundle is made from: path, inode, size, mtime and
     ctime. No write to a file leaves its ctime as it was, so changed sources get a new key, and
     unchanged ones are known without reading or copying them."""
-    roots = [sources.descriptor, sources.bin_dir]
-    roots += [sources.package / part for part in _PYCNB_PARTS]
-    roots += [_package_dir(*bundled) for bundled in BUNDLED_DISTRIBUTIONS.items()]
-    if sources.license is not None:
-        roots.append(sources.license)
     digest = hashlib.sha256()
-    for root in roots:
+    for root, _ in _bundle_parts(sources):
         for path in [root, *(_walk_sorted(root) if root.is_dir() else ())]:
             st = path.lstat()
             state = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode)
@@ -317,23 +312,30 @@ def _check_replaceable(output: Path, root: Path) -> None:
         raise OutputNotABuildpackError(output)
 
 
-def _fill(staging: Path, sources: BuildpackSources) -> None:
-    shutil.copy2(sources.descriptor, staging / "buildpack.toml")
+def _bundle_parts(sources: BuildpackSources) -> list[tuple[Path, str]]:
+    """Every file or tree a bundle is made of, and where in the bundle it goes (the bundled
+    distributions' licenses aside: they are found through their installed metadata)."""
+    parts = [(sources.descriptor, "buildpack.toml"), (sources.bin_dir, "bin")]
     if sources.license is not None:
-        shutil.copy2(sources.license, staging / "LICENSE")
-    shutil.copytree(sources.bin_dir, staging / "bin", ignore=_IGNORED)
+        parts.append((sources.license, "LICENSE"))
+    parts += [(sources.package / part, f"lib/pycnb/{part}") for part in _PYCNB_PARTS]
+    parts += [
+        (_package_dir(distribution, package), f"lib/{package}")
+        for distribution, package in BUNDLED_DISTRIBUTIONS.items()
+    ]
+    return parts
 
-    lib = staging / "lib"
-    source = sources.package
-    for part in _PYCNB_PARTS:
-        if (source / part).is_dir():
-            shutil.copytree(source / part, lib / "pycnb" / part, ignore=_IGNORED)
+
+def _fill(staging: Path, sources: BuildpackSources) -> None:
+    for source, relative in _bundle_parts(sources):
+        target = staging / relative
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=_IGNORED)
         else:
-            (lib / "pycnb").mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source / part, lib / "pycnb" / part)
-
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
     for distribution, package in BUNDLED_DISTRIBUTIONS.items():
-        _bundle_distribution(distribution, package, lib)
+        _check_and_license(distribution, package, staging / "lib")
 
 
 def _package_dir(distribution: str, package: str) -> Path:
@@ -344,15 +346,14 @@ def _package_dir(distribution: str, package: str) -> Path:
     return Path(locations[0])
 
 
-def _bundle_distribution(distribution: str, package: str, lib: Path) -> None:
+def _check_and_license(distribution: str, package: str, lib: Path) -> None:
+    """Refuse a bundled distribution that is not pure Python; add its license files."""
     # Only packaging reads the installed metadata, and a build mostly finds its bundle made.
     import importlib.metadata  # noqa: PLC0415
 
-    package_dir = _package_dir(distribution, package)
-    compiled = [p.name for p in package_dir.rglob("*") if p.suffix in {".so", ".pyd", ".dylib"}]
+    compiled = [p.name for p in (lib / package).rglob("*") if p.suffix in {".so", ".pyd", ".dylib"}]
     if compiled:
         raise BundledDistributionError(distribution, f"not pure Python ({', '.join(compiled)})")
-    shutil.copytree(package_dir, lib / package, ignore=_IGNORED)
 
     try:
         dist = importlib.metadata.distribution(distribution)
